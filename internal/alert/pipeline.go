@@ -1,0 +1,167 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/store"
+)
+
+// Pipeline commits events. Requests from many callers are gathered into one transaction (group
+// commit): one fsync covers a whole batch, and each caller hears back only after the batch is
+// durable. Each request runs under its own savepoint, so a request that fails leaves nothing
+// behind and does not take the rest of the batch with it.
+type Pipeline struct {
+	db        *store.DB
+	incidents *incident.Service
+	clock     clock.Clock
+
+	reqs     chan *request
+	stopOnce sync.Once
+	done     chan struct{} // closed by Close
+	stopped  chan struct{} // closed when Run has answered its last request
+	// MaxBatch bounds the events committed in one transaction.
+	MaxBatch int
+	// Committed, if set, is called after each batch commits with its size and results.
+	Committed func(events int, took time.Duration)
+}
+
+type request struct {
+	target  Target
+	events  []Event
+	results []Result
+	err     error
+	done    chan struct{}
+}
+
+// ErrClosed is returned by Submit once the pipeline has stopped.
+var ErrClosed = errors.New("alert pipeline is shut down")
+
+// NewPipeline wires the pipeline to the incident service. Run must be called to start it.
+func NewPipeline(db *store.DB, incidents *incident.Service, c clock.Clock) *Pipeline {
+	p := &Pipeline{db: db, incidents: incidents, clock: c, reqs: make(chan *request, 4096),
+		done: make(chan struct{}), stopped: make(chan struct{}), MaxBatch: 1000}
+	incidents.OnChange(p.onIncidentChange)
+	return p
+}
+
+// Submit commits the events of one request together: all of them or none. It returns once
+// they are durable.
+func (p *Pipeline) Submit(ctx context.Context, t Target, events []Event) ([]Result, error) {
+	r := &request{target: t, events: events, done: make(chan struct{})}
+	select {
+	case p.reqs <- r:
+	case <-p.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.results, r.err
+	case <-p.stopped:
+		select {
+		case <-r.done:
+			return r.results, r.err
+		default:
+			return nil, ErrClosed
+		}
+	case <-ctx.Done():
+		// The batch may still commit; the sender was not told so and will retry, which dedup
+		// absorbs for keyed events.
+		return nil, ctx.Err()
+	}
+}
+
+// Run commits batches until Close is called and every submitted request has been answered.
+func (p *Pipeline) Run() {
+	defer close(p.stopped)
+	batch := make([]*request, 0, 64)
+	closing := false
+	for {
+		var r *request
+		if closing {
+			select {
+			case r = <-p.reqs:
+			default:
+				return
+			}
+		} else {
+			select {
+			case r = <-p.reqs:
+			case <-p.done:
+				closing = true
+				continue
+			}
+		}
+		batch = append(batch[:0], r)
+		n := len(r.events)
+	gather:
+		for n < p.MaxBatch {
+			select {
+			case r := <-p.reqs:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		p.commit(batch, n)
+	}
+}
+
+// Close stops taking requests; Run returns once those already queued are answered. Call it
+// after the HTTP server has stopped handing requests in, then wait for Run to return.
+func (p *Pipeline) Close() {
+	p.stopOnce.Do(func() { close(p.done) })
+}
+
+func (p *Pipeline) commit(batch []*request, n int) {
+	start := time.Now()
+	ctx := context.Background()
+	now := p.clock.Now().Truncate(time.Millisecond)
+	err := p.db.Tx(ctx, func(tx *store.Tx) error {
+		for _, r := range batch {
+			r.err = p.applyRequest(ctx, tx, r, now)
+		}
+		return nil
+	})
+	for _, r := range batch {
+		if err != nil {
+			r.err, r.results = err, nil
+		}
+		close(r.done)
+	}
+	if err == nil && p.Committed != nil {
+		p.Committed(n, time.Since(start))
+	}
+}
+
+func (p *Pipeline) applyRequest(ctx context.Context, tx *store.Tx, r *request, now time.Time) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = tx.Savepoint(ctx, func() error {
+			r.results = r.results[:0]
+			for _, ev := range r.events {
+				res, err := p.apply(ctx, tx, r.target, ev, now)
+				if err != nil {
+					return err
+				}
+				r.results = append(r.results, res)
+			}
+			return nil
+		})
+		// Another node opened the same alert between our read and our insert: read again.
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		r.results = nil
+	}
+	return err
+}

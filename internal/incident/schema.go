@@ -1,0 +1,32 @@
+package incident
+
+import "github.com/nines-dev/nines/internal/store"
+
+// Schema holds the incident tables. Times are UTC unix milliseconds.
+var Schema = store.Schema{Component: "incident", Migrations: []string{`
+CREATE TABLE incidents (
+	id {{id}},
+	service_id TEXT NOT NULL,
+	state TEXT NOT NULL,
+	severity TEXT NOT NULL,
+	urgency TEXT NOT NULL,
+	title TEXT NOT NULL,
+	alert_count INTEGER NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	acknowledged_at BIGINT,
+	resolved_at BIGINT
+);
+CREATE INDEX incidents_service ON incidents (service_id, id);
+CREATE INDEX incidents_open ON incidents (state, service_id) ;
+CREATE TABLE timeline (
+	id {{id}},
+	incident_id BIGINT NOT NULL REFERENCES incidents (id),
+	at BIGINT NOT NULL,
+	type TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	source TEXT NOT NULL,
+	data TEXT NOT NULL
+);
+CREATE INDEX timeline_incident ON timeline (incident_id, at, id);
+`}}

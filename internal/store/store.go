@@ -1,0 +1,269 @@
+// Package store opens the database nines keeps its state in: an embedded SQLite file by default,
+// PostgreSQL when one node is not enough. Every package writes its SQL once, with `?`
+// placeholders, and the store rewrites it for the dialect in use; the same migrations run on both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver, registered as "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver, registered as "sqlite"
+)
+
+// Dialect names the SQL flavour of a database.
+type Dialect int
+
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// DB is an open database. Writes go through one connection on SQLite (it has one writer anyway,
+// and a single connection avoids SQLITE_BUSY); reads use a pool.
+type DB struct {
+	Dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+	queries sync.Map // query text with ? placeholders -> rewritten for the dialect
+}
+
+// Options says where the database lives.
+type Options struct {
+	// URL is a postgres:// or postgresql:// URL; empty means the embedded SQLite database.
+	URL string
+	// DataDir holds nines.db when URL is empty.
+	DataDir string
+}
+
+// Open opens (and for SQLite, creates) the database. It does not migrate it.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	if strings.HasPrefix(opt.URL, "postgres://") || strings.HasPrefix(opt.URL, "postgresql://") {
+		return openPostgres(ctx, opt.URL)
+	}
+	if opt.URL != "" {
+		return nil, fmt.Errorf("--db: %q is not a postgres:// URL (leave it empty for the embedded SQLite database)", opt.URL)
+	}
+	return openSQLite(ctx, opt.DataDir)
+}
+
+func openSQLite(ctx context.Context, dir string) (*DB, error) {
+	if dir == "" {
+		dir = "data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(dir, "nines.db")
+	// synchronous(FULL): a commit is on disk before the caller hears about it, so a 202 survives
+	// power loss as well as kill -9. Group commit keeps the cost to one fsync per batch.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(1)&_time_format=sqlite"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	db := &DB{Dialect: SQLite, write: write, read: read}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(32)
+	pool.SetMaxIdleConns(32)
+	db := &DB{Dialect: Postgres, write: pool, read: pool}
+	if err := db.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return db, nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Q rewrites a query written with ? placeholders for the dialect in use.
+func (db *DB) Q(query string) string {
+	if db.Dialect != Postgres {
+		return query
+	}
+	if q, ok := db.queries.Load(query); ok {
+		return q.(string)
+	}
+	q := rebind(query)
+	db.queries.Store(query, q)
+	return q
+}
+
+// rebind turns ? into $1, $2, ... outside string literals.
+func rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n, inString := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inString = !inString
+			b.WriteByte(c)
+		case c == '?' && !inString:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Query runs a read on the reader pool.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.Q(query), args...)
+}
+
+// QueryRow runs a single-row read on the reader pool.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.Q(query), args...)
+}
+
+// Exec runs one statement on the writer, in its own transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, db.Q(query), args...)
+}
+
+// Tx runs fn in a write transaction and commits it if fn returns nil. Functions registered with
+// Tx.AfterCommit run after a successful commit, in order: that is where work is woken up.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{db: db, tx: sqlTx}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// Tx is a write transaction.
+type Tx struct {
+	db    *DB
+	tx    *sql.Tx
+	after []func()
+	sp    int
+}
+
+// Dialect is the dialect of the database the transaction runs on.
+func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
+
+// Exec runs a statement written with ? placeholders.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.Q(query), args...)
+}
+
+// Query runs a query inside the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.Q(query), args...)
+}
+
+// QueryRow runs a single-row query inside the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.Q(query), args...)
+}
+
+// InsertID runs an INSERT (without a trailing RETURNING) and returns the new row's id column.
+func (tx *Tx) InsertID(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.tx.QueryRowContext(ctx, tx.db.Q(query+" RETURNING id"), args...).Scan(&id)
+	return id, err
+}
+
+// AfterCommit registers f to run once the transaction has committed.
+func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
+
+// Savepoint runs fn so that its writes are undone on error while the transaction goes on.
+// Group commit uses it so one bad event never takes its batch down with it.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	tx.sp++
+	name := "sp" + strconv.Itoa(tx.sp)
+	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	after := len(tx.after)
+	if err := fn(); err != nil {
+		tx.after = tx.after[:after]
+		if _, rbErr := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+		return err
+	}
+	_, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	return err
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on either backend.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// NullString maps "" to NULL.
+func NullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

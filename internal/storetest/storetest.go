@@ -1,0 +1,216 @@
+// Package storetest gives tests real databases: a fresh SQLite file and a fresh PostgreSQL
+// database per test, migrated, so every store test runs the same cases on both backends.
+//
+// PostgreSQL comes from NINES_TEST_POSTGRES (a server URL, as ./scripts/test sets it); without
+// it, the first test that needs one starts a throwaway server with initdb and pg_ctl.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nines-dev/nines/internal/store"
+)
+
+// Backend is a database kind tests run on.
+type Backend struct {
+	Name string
+	Open func(t testing.TB, schemas []store.Schema) *store.DB
+}
+
+// Backends returns SQLite and PostgreSQL.
+func Backends() []Backend {
+	return []Backend{{"sqlite", SQLite}, {"postgres", Postgres}}
+}
+
+// Each runs fn once per backend, as subtests named after it.
+func Each(t *testing.T, schemas []store.Schema, fn func(t *testing.T, db *store.DB)) {
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b.Open(t, schemas)) })
+	}
+}
+
+// SQLite opens a migrated database in a temporary directory.
+func SQLite(t testing.TB, schemas []store.Schema) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background(), schemas); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// Postgres creates a fresh database on the test server, migrates it and drops it afterwards.
+func Postgres(t testing.TB, schemas []store.Schema) *store.DB {
+	t.Helper()
+	dbURL := PostgresURL(t)
+	db, err := store.Open(context.Background(), store.Options{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background(), schemas); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// PostgresURL creates an empty database for t and returns its URL.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	server, err := postgresServer()
+	if err != nil {
+		t.Fatalf("PostgreSQL for tests: %v", err)
+	}
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "nines_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", server)
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	u, _ := url.Parse(server)
+	u.Path = "/" + name
+	return u.String()
+}
+
+var (
+	pgOnce sync.Once
+	pgURL  string
+	pgErr  error
+)
+
+func postgresServer() (string, error) {
+	pgOnce.Do(func() {
+		if u := os.Getenv("NINES_TEST_POSTGRES"); u != "" {
+			pgURL = u
+			return
+		}
+		pgURL, pgErr = startPostgres()
+	})
+	return pgURL, pgErr
+}
+
+// startPostgres runs a private server for this test process in a temporary directory. The
+// server is a child that the kernel stops when the test process exits (Pdeathsig), so no
+// server outlives its tests.
+func startPostgres() (string, error) {
+	bin, err := postgresBin()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "nines-pg-")
+	if err != nil {
+		return "", err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGQUIT}
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root: run it as the postgres user.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", fmt.Errorf("running as root needs a postgres user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		attr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		os.Chown(dir, uid, gid)
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "nines", "--auth=trust", "-E", "UTF8", "--no-sync")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: attr.Credential}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	pg := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1",
+		"-c", fmt.Sprintf("port=%d", port), "-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "max_connections=200")
+	pg.SysProcAttr = attr
+	logf, _ := os.Create(filepath.Join(dir, "log"))
+	pg.Stdout, pg.Stderr = logf, logf
+	if err := pg.Start(); err != nil {
+		return "", fmt.Errorf("start postgres: %v", err)
+	}
+	u := fmt.Sprintf("postgres://nines@127.0.0.1:%d/postgres?sslmode=disable", port)
+	for i := 0; i < 300; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			db, _ := sql.Open("pgx", u)
+			err = db.Ping()
+			db.Close()
+			if err == nil {
+				return u, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("postgres did not start on port %d; log in %s", port, dir)
+}
+
+func postgresBin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Strings(dirs)
+	if len(dirs) == 0 {
+		return "", fmt.Errorf("no PostgreSQL server binaries found: run ./scripts/test, which installs them, or set NINES_TEST_POSTGRES")
+	}
+	return dirs[len(dirs)-1], nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Eventually polls cond until it holds or the timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
