@@ -193,6 +193,15 @@ func (s *Service) AlertAdded(ctx context.Context, tx *store.Tx, id int64, severi
 	return err
 }
 
+// Repeated marks the incident updated by a repeated alert and raises its severity to the
+// alert's if that is higher, in one statement since repeats are most of what arrives.
+func (s *Service) Repeated(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE incidents SET updated_at = ?, severity = CASE WHEN ? > (CASE severity
+		WHEN 'critical' THEN 4 WHEN 'error' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)
+		THEN ? ELSE severity END WHERE id = ?`, ms(at), SeverityRank(severity), severity, id)
+	return err
+}
+
 // Touch marks the incident updated (a repeated alert, a note).
 func (s *Service) Touch(ctx context.Context, tx *store.Tx, id int64, at time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE incidents SET updated_at = ? WHERE id = ?`, ms(at), id)
