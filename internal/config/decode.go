@@ -202,11 +202,34 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		node.Pos = d.pos(n)
 		node.keys = map[string]Pos{}
 	}
+	d.decodeKeys(n, v, fields, known, node)
+}
+
+// decodeKeys decodes the keys of mapping n into v. Mappings merged in with "<<" are decoded
+// first, so the mapping's own keys override them, as YAML merge keys mean; of several merged
+// mappings the first wins.
+func (d *decoder) decodeKeys(n *yaml.Node, v reflect.Value, fields map[string]int, known []string, node *Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Tag != "!!merge" {
+			continue
+		}
+		srcs := []*yaml.Node{n.Content[i+1]}
+		if val := resolveAlias(n.Content[i+1]); val.Kind == yaml.SequenceNode {
+			srcs = val.Content
+		}
+		for j := len(srcs) - 1; j >= 0; j-- {
+			src := resolveAlias(srcs[j])
+			if src.Kind != yaml.MappingNode {
+				d.errs.add(d.pos(srcs[j]), "<<: expected a mapping or a list of mappings to merge, found %s", describe(src))
+				continue
+			}
+			d.decodeKeys(src, v, fields, known, node)
+		}
+	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		if k.Value == "<<" && k.Tag == "!!merge" {
-			d.decodeStruct(val, v)
+		if k.Tag == "!!merge" {
 			continue
 		}
 		idx, ok := fields[k.Value]
@@ -224,6 +247,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		}
 		d.decode(val, v.Field(idx))
 	}
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
 }
 
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value) {
