@@ -172,10 +172,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yaml.MappingNode && !isNull(n) {
 		d.errs.add(d.pos(n), "expected a mapping, found %s", describe(n))
 		return
 	}
@@ -201,6 +198,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		node = v.Field(nodeField).Addr().Interface().(*Node)
 		node.Pos = d.pos(n)
 		node.keys = map[string]Pos{}
+	}
+	// An empty item ("- " in a list) is an object with nothing set, which validation reports
+	// at the item's position.
+	if isNull(n) {
+		return
 	}
 	d.decodeKeys(n, v, fields, known, node)
 }
