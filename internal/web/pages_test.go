@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/nines-dev/nines/internal/auth"
+)
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+func TestPagesRenderForASignedInBrowser(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	open := s.trigger("open-one", "Checkout <b>5xx</b> spike")
+	done := s.trigger("done-one", "Disk full on db-1")
+	s.post(fmt.Sprintf("/api/v1/incidents/%d/resolve", done), "", auth.Responder)
+	cookie := s.token[auth.Viewer]
+
+	r := s.do(request{method: "GET", path: "/", cookie: cookie})
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`href="/incidents/%d"`, open), "Checkout &lt;b&gt;5xx&lt;/b&gt; spike", // escaped, never raw HTML
+		"Recently resolved", "Disk full on db-1", "viewer (viewer)",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("GET / lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "<b>5xx</b>") {
+		t.Error("an alert summary reached the page unescaped")
+	}
+	if r.header.Get("Content-Security-Policy") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("page headers = %v", r.header)
+	}
+
+	r = s.do(request{method: "GET", path: fmt.Sprintf("/incidents/%d", open), cookie: cookie})
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /incidents/%d: %d %s", open, r.status, r.body)
+	}
+	for _, want := range []string{"<code>open-one</code>", "incident.triggered", "alert.triggered", "integration:events_v2", "Checkout API"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the incident page lacks %q", want)
+		}
+	}
+	if !csrfField.MatchString(r.body) {
+		t.Error("the page carries no CSRF token for its forms")
+	}
+	r = s.do(request{method: "GET", path: "/incidents/999", cookie: cookie})
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, "incident not found") || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET /incidents/999: %d %s", r.status, r.body)
+	}
+}
+
+func TestPagesSendAStrangerToSignIn(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	id := s.trigger("k", "x")
+	for _, tc := range []struct{ path, cookie string }{
+		{"/", ""},
+		{fmt.Sprintf("/incidents/%d", id), ""},
+		{fmt.Sprintf("/incidents/%d?tab=alerts", id), "nines_not-a-real-token"},
+	} {
+		r := s.do(request{method: "GET", path: tc.path, cookie: tc.cookie})
+		want := "/login?next=" + url.QueryEscape(tc.path)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+			t.Errorf("GET %s without a session: %d to %q, want 303 to %q", tc.path, r.status, r.header.Get("Location"), want)
+		}
+	}
+	if r := s.do(request{method: "GET", path: "/login?next=/incidents/1"}); r.status != http.StatusOK || !strings.Contains(r.body, `value="/incidents/1"`) {
+		t.Errorf("GET /login: %d", r.status)
+	}
+}
+
+func TestSigningInSetsASessionCookie(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	form := func(token, next string) string {
+		return url.Values{"token": {token}, "next": {next}}.Encode()
+	}
+	post := func(body string) reply {
+		return s.do(request{method: "POST", path: "/login", body: body, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	}
+	r := post(form(s.token[auth.Responder], "/incidents/1"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/incidents/1" {
+		t.Fatalf("sign in: %d to %q", r.status, r.header.Get("Location"))
+	}
+	c := r.header.Get("Set-Cookie")
+	if !strings.Contains(c, "nines_session="+s.token[auth.Responder]) || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+		t.Errorf("session cookie = %q", c)
+	}
+	// A redirect after sign-in stays on this site.
+	for _, next := range []string{"//evil.example.com/", "https://evil.example.com/", "/\\evil.example.com"} {
+		if r := post(form(s.token[auth.Responder], next)); r.header.Get("Location") != "/" {
+			t.Errorf("next=%q redirected to %q", next, r.header.Get("Location"))
+		}
+	}
+	r = post(form("nines_wrong", "/"))
+	if r.status != http.StatusUnauthorized || r.header.Get("Set-Cookie") != "" || !strings.Contains(r.body, "unknown, expired or revoked") {
+		t.Errorf("a wrong token: %d, cookie %q", r.status, r.header.Get("Set-Cookie"))
+	}
+}
+
+func TestAChangeMadeWithTheCookieNeedsTheCSRFToken(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	id := s.trigger("k", "x")
+	cookie := s.token[auth.Responder]
+	path := fmt.Sprintf("/api/v1/incidents/%d/acknowledge", id)
+
+	page := s.do(request{method: "GET", path: fmt.Sprintf("/incidents/%d", id), cookie: cookie})
+	m := csrfField.FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no CSRF token on the page")
+	}
+	before := s.rows()
+	for name, header := range map[string]map[string]string{
+		"no token":                      nil,
+		"a wrong token":                 {"X-CSRF-Token": strings.Repeat("0", len(m[1]))},
+		"another session's token":       {"X-CSRF-Token": otherSessionCSRF(t, s)},
+		"an empty form": {"Content-Type": "application/x-www-form-urlencoded"},
+	} {
+		r := s.do(request{method: "POST", path: path, cookie: cookie, header: header})
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "CSRF") {
+			t.Errorf("with %s: %d %s", name, r.status, r.body)
+		}
+	}
+	if after := s.rows(); after != before {
+		t.Errorf("refused requests wrote rows: %s -> %s", before, after)
+	}
+	r := s.do(request{method: "POST", path: path, cookie: cookie, header: map[string]string{"X-CSRF-Token": m[1]}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"state":"acknowledged"`) {
+		t.Errorf("with the page's token: %d %s", r.status, r.body)
+	}
+	r = s.do(request{method: "POST", path: fmt.Sprintf("/api/v1/incidents/%d/notes", id), cookie: cookie,
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "csrf=" + m[1]})
+	if r.status == http.StatusForbidden {
+		t.Errorf("the CSRF token as a form field was refused: %s", r.body)
+	}
+	// A bearer token is not sent by browsers on their own, so it needs no CSRF token.
+	if r := s.post(fmt.Sprintf("/api/v1/incidents/%d/resolve", id), "", auth.Responder); r.status != http.StatusOK {
+		t.Errorf("a bearer-token request: %d %s", r.status, r.body)
+	}
+}
+
+// otherSessionCSRF signs in as someone else and returns the CSRF token of that session.
+func otherSessionCSRF(t *testing.T, s *spineServer) string {
+	page := s.do(request{method: "GET", path: "/", cookie: s.token[auth.Admin]})
+	m := csrfField.FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no CSRF token on the admin's page")
+	}
+	return m[1]
+}
