@@ -121,10 +121,10 @@ func TestAChangeMadeWithTheCookieNeedsTheCSRFToken(t *testing.T) {
 	}
 	before := s.rows()
 	for name, header := range map[string]map[string]string{
-		"no token":                      nil,
-		"a wrong token":                 {"X-CSRF-Token": strings.Repeat("0", len(m[1]))},
-		"another session's token":       {"X-CSRF-Token": otherSessionCSRF(t, s)},
-		"an empty form": {"Content-Type": "application/x-www-form-urlencoded"},
+		"no token":                nil,
+		"a wrong token":           {"X-CSRF-Token": strings.Repeat("0", len(m[1]))},
+		"another session's token": {"X-CSRF-Token": otherSessionCSRF(t, s)},
+		"an empty form":           {"Content-Type": "application/x-www-form-urlencoded"},
 	} {
 		r := s.do(request{method: "POST", path: path, cookie: cookie, header: header})
 		if r.status != http.StatusForbidden || !strings.Contains(r.body, "CSRF") {
