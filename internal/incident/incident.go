@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -352,7 +353,16 @@ func (s *Service) Get(ctx context.Context, id int64) (Incident, error) {
 }
 
 // OpenFor returns the open incident of a service, for services that group all alerts into one.
+// On PostgreSQL it first takes a transaction lock on the service's grouping, so that two nodes
+// that both find no open incident cannot both open one; SQLite has a single writer anyway.
 func (s *Service) OpenFor(ctx context.Context, tx *store.Tx, serviceID string) (Incident, bool, error) {
+	if tx.Dialect() == store.Postgres {
+		h := fnv.New64a()
+		h.Write([]byte("nines/incident-group/" + serviceID))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(h.Sum64())); err != nil {
+			return Incident{}, false, fmt.Errorf("lock incident grouping of %s: %w", serviceID, err)
+		}
+	}
 	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE service_id = ? AND state <> 'resolved' ORDER BY id LIMIT 1`, serviceID))
 	if errors.Is(err, sql.ErrNoRows) {
