@@ -601,3 +601,33 @@ func TestSubmitAfterCloseIsRefused(t *testing.T) {
 		t.Errorf("Submit after Close: %v, want ErrClosed", err)
 	}
 }
+
+func TestTwoNodesFoldAServicesAlertsIntoOneIncident(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		nodes := []*spine{newSpine(t, db), newSpine(t, db)}
+		const n = 30
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := nodes[i%2].p.Submit(context.Background(), byService, []alert.Event{trigger(fmt.Sprint("key-", i), "error", "search slow")})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var incidents, alertCount int
+		db.QueryRow(context.Background(), `SELECT COUNT(*), SUM(alert_count) FROM incidents WHERE service_id = 'search'`).Scan(&incidents, &alertCount)
+		if incidents != 1 || alertCount != n {
+			t.Errorf("%d incidents holding %d alerts; want one incident holding all %d", incidents, alertCount, n)
+		}
+	})
+}
