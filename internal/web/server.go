@@ -302,6 +302,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return errorf(http.StatusBadRequest, "malformed JSON: %v", err)
 	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed JSON: the body has data after the JSON object")
+	}
 	return nil
 }
 
