@@ -261,6 +261,7 @@ func TestBadNotesAreRefusedAndWriteNothing(t *testing.T) {
 		{"text over 64 KiB", `{"text": "` + strings.Repeat("n", 65<<10) + `"}`, 400, "text: a note is at most 64 KiB"},
 		{"a body over 512 KiB", `{"text": "` + strings.Repeat("n", 600<<10) + `"}`, 413, "larger than 512 KiB"},
 		{"a list", `["x"]`, 400, "wrong type"},
+		{"a second object after the first", `{"text": "a"} {"text": "b"}`, 400, "data after the JSON object"},
 	}
 	for _, c := range cases {
 		before := s.rows()
