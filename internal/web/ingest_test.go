@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
 )
 
@@ -195,5 +196,25 @@ func TestRefusedIngestIsA4xxThatNamesTheProblemAndWritesNothing(t *testing.T) {
 				t.Errorf("%s to %s wrote rows: %s -> %s", c.name, path, before, after)
 			}
 		}
+	}
+}
+
+func TestAReloadedConfigDecidesWhichKeysAreAccepted(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	body := `{"summary": "x"}`
+	if r := s.do(request{method: "POST", path: "/api/v1/ingest/generic/" + genKey, body: body}); r.status != http.StatusAccepted {
+		t.Fatalf("before the reload: %d %s", r.status, r.body)
+	}
+	next, err := config.Parse("nines.yaml", []byte("services:\n  - id: checkout\n    integrations:\n      - {type: generic, key: rotated-key-2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv.Config.Swap(next)
+	if r := s.do(request{method: "POST", path: "/api/v1/ingest/generic/" + genKey, body: body}); r.status != http.StatusNotFound {
+		t.Errorf("the retired key after the reload: %d %s", r.status, r.body)
+	}
+	if r := s.do(request{method: "POST", path: "/api/v1/ingest/generic/rotated-key-2", body: body}); r.status != http.StatusAccepted {
+		t.Errorf("the new key after the reload: %d %s", r.status, r.body)
 	}
 }
