@@ -207,6 +207,14 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 	tx := &Tx{db: db, tx: sqlTx}
+	defer func() {
+		// A panic (a hook's bug, recovered by the HTTP server) must not leave the transaction
+		// open: on SQLite it would hold the only writer connection and stop every later write.
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
