@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
@@ -485,4 +486,31 @@ func TestSQLiteReadersSeeCommittedWrites(t *testing.T) {
 	if err == nil {
 		t.Error("a write through the reader pool succeeded")
 	}
+}
+
+func TestAPanicInsideATransactionRollsItBack(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		func() {
+			defer func() {
+				if p := recover(); p != "hook bug" {
+					t.Errorf("recovered %v, want the panic to go on to the caller", p)
+				}
+			}()
+			db.Tx(ctx, func(tx *store.Tx) error {
+				tx.Exec(ctx, `INSERT INTO things (name) VALUES (?)`, "half-done")
+				panic("hook bug")
+			})
+		}()
+		// The writer must be free again: on SQLite there is only one.
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := db.Exec(ctx, `INSERT INTO things (name) VALUES (?)`, "after"); err != nil {
+			t.Fatalf("a write after a panicking transaction: %v", err)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM things WHERE name = ?`, "half-done"); got != 0 {
+			t.Error("the panicking transaction's write was committed")
+		}
+	})
 }
