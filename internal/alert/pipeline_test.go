@@ -631,3 +631,41 @@ func TestTwoNodesFoldAServicesAlertsIntoOneIncident(t *testing.T) {
 		}
 	})
 }
+
+func TestAPanickingHookFailsOnlyItsRequest(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		s := newSpine(t, db, func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
+			if ch.Incident.Title == "panic" {
+				var m map[string]int
+				m["boom"]++ // a hook's bug
+			}
+			return nil
+		})
+		before := s.rows()
+		if _, err := s.p.Submit(context.Background(), byAlert, []alert.Event{trigger("p", "error", "panic")}); err == nil || !strings.Contains(err.Error(), "panic") {
+			t.Errorf("Submit with a panicking hook: %v, want an error saying so", err)
+		}
+		if after := s.rows(); after != before {
+			t.Errorf("the panicking request wrote rows: %s -> %s", before, after)
+		}
+		if r := s.one(byAlert, trigger("k", "error", "fine")); r.Outcome != alert.Opened {
+			t.Errorf("the pipeline after a panic: %+v", r)
+		}
+	})
+}
+
+func TestOneRequestMayTriggerRepeatAndResolveOneKey(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		s := newSpine(t, db)
+		res := s.submit(byAlert, trigger("k", "error", "x"), trigger("k", "error", "x"), resolve("k"), trigger("k", "error", "again"))
+		var got []string
+		for _, r := range res {
+			got = append(got, string(r.Outcome))
+		}
+		if strings.Join(got, " ") != "opened repeated resolved opened" || res[3].IncidentID == res[0].IncidentID {
+			t.Errorf("outcomes %v (incidents %d, %d)", got, res[0].IncidentID, res[3].IncidentID)
+		}
+	})
+}
