@@ -560,29 +560,35 @@ func TestOneFailingRequestDoesNotAffectTheOthersInItsBatch(t *testing.T) {
 	})
 }
 
+// submitOnTwoNodes sends n one-event requests at once, alternating between two pipelines on
+// one database (two nodes of a cluster), and fails the test if any is refused.
+func submitOnTwoNodes(t *testing.T, db *store.DB, target alert.Target, n int, event func(i int) alert.Event) {
+	t.Helper()
+	nodes := []*spine{newSpine(t, db), newSpine(t, db)}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := nodes[i%2].p.Submit(context.Background(), target, []alert.Event{event(i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestConcurrentTriggersOfOneKeyMakeOneAlert(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
-		// Two nodes: two pipelines on one database.
-		nodes := []*spine{newSpine(t, db), newSpine(t, db)}
 		const n = 30
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := nodes[i%2].p.Submit(context.Background(), byAlert, []alert.Event{trigger("same", "error", "flapping")})
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitOnTwoNodes(t, db, byAlert, n, func(int) alert.Event { return trigger("same", "error", "flapping") })
 		var alerts, total int
 		db.QueryRow(context.Background(), `SELECT COUNT(*), SUM(count) FROM alerts`).Scan(&alerts, &total)
 		if alerts != 1 || total != n {
@@ -605,25 +611,8 @@ func TestSubmitAfterCloseIsRefused(t *testing.T) {
 func TestTwoNodesFoldAServicesAlertsIntoOneIncident(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
-		nodes := []*spine{newSpine(t, db), newSpine(t, db)}
 		const n = 30
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := nodes[i%2].p.Submit(context.Background(), byService, []alert.Event{trigger(fmt.Sprint("key-", i), "error", "search slow")})
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitOnTwoNodes(t, db, byService, n, func(i int) alert.Event { return trigger(fmt.Sprint("key-", i), "error", "search slow") })
 		var incidents, alertCount int
 		db.QueryRow(context.Background(), `SELECT COUNT(*), SUM(alert_count) FROM incidents WHERE service_id = 'search'`).Scan(&incidents, &alertCount)
 		if incidents != 1 || alertCount != n {

@@ -9,24 +9,12 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/incident"
 )
 
-// incidentJSON is an incident as the API shows it.
-type incidentJSON struct {
-	ID         int64      `json:"id"`
-	ServiceID  string     `json:"service_id"`
-	State      string     `json:"state"`
-	Severity   string     `json:"severity"`
-	Title      string     `json:"title"`
-	AlertCount int        `json:"alert_count"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	AckedAt    *time.Time `json:"acknowledged_at"`
-}
-
 type incidentPage struct {
-	Incidents  []incidentJSON `json:"incidents"`
-	NextCursor string         `json:"next_cursor"`
+	Incidents  []incident.Incident `json:"incidents"`
+	NextCursor string              `json:"next_cursor"`
 }
 
 func TestTheAPINeedsAValidToken(t *testing.T) {
@@ -109,7 +97,7 @@ func TestListingIncidentsFiltersAndPages(t *testing.T) {
 		t.Fatalf("all incidents: %d, next %q", len(all.Incidents), all.NextCursor)
 	}
 	top := all.Incidents[0]
-	if top.ServiceID != "search" || top.State != "triggered" || top.Severity != "critical" || top.AlertCount != 2 || top.CreatedAt.IsZero() || top.UpdatedAt.IsZero() {
+	if top.ServiceID != "search" || top.State != incident.Triggered || top.Severity != "critical" || top.AlertCount != 2 || top.CreatedAt.IsZero() || top.UpdatedAt.IsZero() {
 		t.Errorf("newest incident = %+v", top)
 	}
 	cases := map[string]string{
@@ -164,17 +152,17 @@ func TestActingOnAnIncidentThroughTheAPI(t *testing.T) {
 	id := s.trigger("k", "checkout 5xx")
 	path := fmt.Sprintf("/api/v1/incidents/%d", id)
 
-	var inc incidentJSON
+	var inc incident.Incident
 	r := s.get(path, auth.Viewer)
 	r.json(t, &inc)
-	if r.status != http.StatusOK || inc.ID != id || inc.State != "triggered" || inc.Title != "checkout 5xx" || inc.ServiceID != "checkout" {
+	if r.status != http.StatusOK || inc.ID != id || inc.State != incident.Triggered || inc.Title != "checkout 5xx" || inc.ServiceID != "checkout" {
 		t.Fatalf("GET %s: %d %s", path, r.status, r.body)
 	}
 
 	s.clock.Advance(time.Minute)
 	r = s.do(request{method: "POST", path: path + "/acknowledge", token: s.token[auth.Responder], header: map[string]string{"X-Nines-Client": "cli"}})
 	r.json(t, &inc)
-	if r.status != http.StatusOK || inc.State != "acknowledged" || inc.AckedAt == nil || !inc.AckedAt.Equal(spineEpoch.Add(time.Minute)) {
+	if r.status != http.StatusOK || inc.State != incident.Acknowledged || inc.AcknowledgedAt == nil || !inc.AcknowledgedAt.Equal(spineEpoch.Add(time.Minute)) {
 		t.Fatalf("acknowledge: %d %s", r.status, r.body)
 	}
 	r = s.post(path+"/notes", `{"text": "  rolling back  "}`, auth.Responder)
@@ -188,7 +176,7 @@ func TestActingOnAnIncidentThroughTheAPI(t *testing.T) {
 	}
 	r = s.post(path+"/resolve", "", auth.Manager)
 	r.json(t, &inc)
-	if r.status != http.StatusOK || inc.State != "resolved" {
+	if r.status != http.StatusOK || inc.State != incident.Resolved {
 		t.Fatalf("resolve: %d %s", r.status, r.body)
 	}
 	r = s.post(path+"/acknowledge", "", auth.Admin)
