@@ -487,3 +487,17 @@ func TestGenericWebhook(t *testing.T) {
 		})
 	}
 }
+
+func TestAlertmanagerCutsALongSummaryToTheEventsAPILimit(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 2000)
+	events, err := alert.DecodeAlertmanager(amBody(map[string]any{"status": "firing",
+		"labels": map[string]string{"alertname": "Big"}, "annotations": map[string]string{"description": long}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := events[0].Summary
+	if n := utf8.RuneCountInString(s); n != 1024 || !strings.HasPrefix(s, "Big: é") || !strings.HasSuffix(s, "…") || !utf8.ValidString(s) {
+		t.Errorf("summary of %d characters: %.40q...%q", n, s, s[len(s)-8:])
+	}
+}

@@ -158,3 +158,31 @@ func otherSessionCSRF(t *testing.T, s *spineServer) string {
 	}
 	return m[1]
 }
+
+func TestAssetsAreServedUnderTheirContentHash(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	page := s.do(request{method: "GET", path: "/login"})
+	m := regexp.MustCompile(`href="(/static/style\.[0-9a-f]{12}\.css)"`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("the page links no hashed stylesheet:\n%s", page.body)
+	}
+	r := s.do(request{method: "GET", path: m[1]})
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/css; charset=utf-8" ||
+		!strings.Contains(r.header.Get("Cache-Control"), "immutable") || len(r.body) == 0 {
+		t.Errorf("GET %s: %d %v", m[1], r.status, r.header)
+	}
+	if r := s.do(request{method: "GET", path: "/static/style.000000000000.css"}); r.status != http.StatusNotFound {
+		t.Errorf("an unknown asset: %d", r.status)
+	}
+}
+
+func TestSigningOutClearsTheCookie(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	r := s.do(request{method: "POST", path: "/logout", cookie: s.token[auth.Viewer]})
+	c := r.header.Get("Set-Cookie")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" || !strings.Contains(c, "nines_session=;") || !strings.Contains(c, "Max-Age=0") {
+		t.Errorf("sign out: %d to %q, cookie %q", r.status, r.header.Get("Location"), c)
+	}
+}
