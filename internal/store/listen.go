@@ -63,4 +63,3 @@ func (db *DB) listenOnce(ctx context.Context, channel string, fn func()) error {
 		}
 	})
 }
-
