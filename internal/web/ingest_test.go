@@ -218,3 +218,29 @@ func TestAReloadedConfigDecidesWhichKeysAreAccepted(t *testing.T) {
 		t.Errorf("the new key after the reload: %d %s", r.status, r.body)
 	}
 }
+
+// TestATruncatedPayloadIsNeverA500 cuts real payloads short at many places, as a sender that
+// dies mid-request does, and checks every answer is a 4xx that wrote nothing (or a whole 202).
+func TestATruncatedPayloadIsNeverA500(t *testing.T) {
+	t.Parallel()
+	s := newSpineServer(t)
+	for path, payload := range map[string]string{
+		"/v2/enqueue":                          readPayload(t, "alertmanager-pagerduty-trigger.json"),
+		"/api/v1/ingest/alertmanager/" + amKey: readPayload(t, "alertmanager-v4-firing.json"),
+		"/api/v1/ingest/generic/" + genKey:     readPayload(t, "generic-trigger.json"),
+	} {
+		for cut := 0; cut < len(payload); cut += 1 + len(payload)/60 {
+			before := s.rows()
+			r := s.do(request{method: "POST", path: path, body: payload[:cut]})
+			switch {
+			case r.status == http.StatusAccepted:
+			case r.status == http.StatusBadRequest:
+				if after := s.rows(); after != before {
+					t.Errorf("%s cut at %d: a 400 that wrote rows: %s -> %s", path, cut, before, after)
+				}
+			default:
+				t.Errorf("%s cut at byte %d: %d %s", path, cut, r.status, r.body)
+			}
+		}
+	}
+}
