@@ -124,8 +124,10 @@ func (p *Pipeline) Close() {
 func (p *Pipeline) commit(batch []*request, n int) {
 	start := time.Now()
 	ctx := context.Background()
-	now := p.clock.Now().Truncate(time.Millisecond)
 	err := p.db.Tx(ctx, func(tx *store.Tx) error {
+		// The time is read once the transaction holds the database: read before, while waiting
+		// for a person's acknowledgement to commit, it would stamp a later resolve earlier.
+		now := p.clock.Now().Truncate(time.Millisecond)
 		for _, r := range batch {
 			r.err = p.applyRequest(ctx, tx, r, now)
 		}
