@@ -658,3 +658,66 @@ func TestOneRequestMayTriggerRepeatAndResolveOneKey(t *testing.T) {
 		}
 	})
 }
+
+// waitStack waits until some goroutine's stack holds every one of parts.
+func waitStack(t *testing.T, what string, parts ...string) {
+	t.Helper()
+	storetest.Eventually(t, 10*time.Second, what, func() bool {
+		buf := make([]byte, 1<<22)
+		buf = buf[:runtime.Stack(buf, true)]
+	next:
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			for _, p := range parts {
+				if !strings.Contains(g, p) {
+					continue next
+				}
+			}
+			return true
+		}
+		return false
+	})
+}
+
+func TestEventsAreTimedWhenTheyAreWrittenNotWhenTheyQueued(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t, schemas)
+	s := newSpine(t, db)
+	ctx := context.Background()
+	r := s.one(byAlert, trigger("k", "error", "x"))
+
+	// A person's acknowledgement holds the database while the sender's resolve waits for it.
+	acquired, release := make(chan struct{}), make(chan struct{})
+	ackDone := make(chan error, 1)
+	go func() {
+		ackDone <- db.Tx(ctx, func(tx *store.Tx) error {
+			close(acquired)
+			<-release
+			_, _, err := s.incidents.Transition(ctx, tx, r.IncidentID, incident.Acknowledged, s.incidents.Now(), alice, nil)
+			return err
+		})
+	}()
+	<-acquired
+	resolved := make(chan error, 1)
+	go func() {
+		_, err := s.p.Submit(ctx, byAlert, []alert.Event{resolve("k")})
+		resolved <- err
+	}()
+	waitStack(t, "the pipeline to wait for the database", "alert.(*Pipeline).commit", "database/sql")
+	s.clock.Advance(time.Minute)
+	close(release)
+	if err := <-ackDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-resolved; err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(time.Minute)
+
+	inc := s.incident(r.IncidentID)
+	if inc.State != incident.Resolved || inc.ResolvedAt.Before(*inc.AcknowledgedAt) {
+		t.Errorf("incident acknowledged at %v but resolved at %v: the resolve was written after the acknowledgement", inc.AcknowledgedAt, inc.ResolvedAt)
+	}
+	if got := s.types(r.IncidentID); got != "incident.triggered alert.triggered incident.acknowledged alert.resolved incident.resolved" {
+		t.Errorf("timeline = %s", got)
+	}
+}
