@@ -294,9 +294,11 @@ func (s *Service) transition(ctx context.Context, id int64, to State, a Actor) (
 
 // AddNote appends a note to the timeline.
 func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (Event, error) {
-	now := s.Now()
-	ev := Event{IncidentID: id, Type: EventNote, At: now, Actor: a.Name, Source: a.Source}
+	ev := Event{IncidentID: id, Type: EventNote, Actor: a.Name, Source: a.Source}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		// Timed once the database is held, so the note follows what committed before it.
+		now := s.Now()
+		ev.At = now
 		if _, err := s.getTx(ctx, tx, id); err != nil {
 			return err
 		}
