@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,47 @@ func TestSeverityRankOrdersCriticalFirst(t *testing.T) {
 		if incident.SeverityRank(order[i-1]) <= incident.SeverityRank(order[i]) {
 			t.Errorf("%s does not rank above %s", order[i-1], order[i])
 		}
+	}
+}
+
+func TestANoteIsTimedWhenItIsWritten(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t, schemas)
+	s, c := newService(t, db)
+	ctx := context.Background()
+	id := open(t, db, s, "checkout", "x")
+
+	// An acknowledgement holds SQLite's writer while the note waits for it.
+	acquired, release := make(chan struct{}), make(chan struct{})
+	ackDone := make(chan error, 1)
+	go func() {
+		ackDone <- db.Tx(ctx, func(tx *store.Tx) error {
+			close(acquired)
+			<-release
+			_, _, err := s.Transition(ctx, tx, id, incident.Acknowledged, s.Now(), bob, nil)
+			return err
+		})
+	}()
+	<-acquired
+	noted := make(chan error, 1)
+	go func() {
+		_, err := s.AddNote(ctx, id, "looking", monitor)
+		noted <- err
+	}()
+	storetest.Eventually(t, 10*time.Second, "the note to wait for the database", func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "incident.(*Service).AddNote")
+	})
+	c.Advance(time.Minute)
+	close(release)
+	if err := <-ackDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-noted; err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := s.Timeline(ctx, id)
+	if len(tl) != 3 || tl[1].Type != incident.EventAcknowledged || tl[2].Type != incident.EventNote || tl[2].At.Before(tl[1].At) {
+		t.Errorf("timeline = %+v; the note was written after the acknowledgement", tl)
 	}
 }
