@@ -511,15 +511,20 @@ func marshalData(data any) (string, error) {
 	return string(b), nil
 }
 
+// truncate cuts s to at most n characters (not bytes: a title may hold a whole summary, and
+// summaries are limited in characters).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	// Cut on a rune boundary.
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
 	}
-	return s[:n]
+	return s
 }
 
 // ms is how times are stored: UTC unix milliseconds.
