@@ -3,7 +3,6 @@ package alert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -147,13 +146,7 @@ func (p *Pipeline) commit(batch []*request, n int) {
 func (p *Pipeline) applyRequest(ctx context.Context, tx *store.Tx, r *request, now time.Time) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = tx.Savepoint(ctx, func() (err error) {
-			// A bug in a hook fails its request, not the process that every sender relies on.
-			defer func() {
-				if p := recover(); p != nil {
-					err = fmt.Errorf("alert pipeline: panic while applying an event: %v", p)
-				}
-			}()
+		err = tx.Savepoint(ctx, func() error {
 			r.results = r.results[:0]
 			for _, ev := range r.events {
 				res, err := p.apply(ctx, tx, r.target, ev, now)

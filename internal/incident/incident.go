@@ -265,11 +265,22 @@ func verb(s State) string {
 
 func (s *Service) run(ctx context.Context, tx *store.Tx, ch Change) error {
 	for _, h := range s.hooks {
-		if err := h(ctx, tx, ch); err != nil {
+		if err := runHook(ctx, tx, h, ch); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runHook turns a hook's panic into its error, which aborts the change like any other: a bug
+// in one package's hook must not take down the alert pipeline every sender relies on.
+func runHook(ctx context.Context, tx *store.Tx, h Hook, ch Change) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("incident %d: a hook panicked: %v", ch.Incident.ID, p)
+		}
+	}()
+	return h(ctx, tx, ch)
 }
 
 // Acknowledge acknowledges an incident on behalf of a person or token.
