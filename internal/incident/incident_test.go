@@ -398,3 +398,28 @@ func TestANoteIsTimedWhenItIsWritten(t *testing.T) {
 		t.Errorf("timeline = %+v; the note was written after the acknowledgement", tl)
 	}
 }
+
+func TestAPanickingHookAbortsItsChangeLikeAnError(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		s, _ := newService(t, db)
+		ctx := context.Background()
+		id := open(t, db, s, "checkout", "x")
+		s.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
+			var policies map[string][]string
+			policies["none"] = append(policies["none"], "boom") // a hook's bug
+			return nil
+		})
+		if _, err := s.Acknowledge(ctx, id, bob); err == nil || !strings.Contains(err.Error(), "hook panicked") {
+			t.Fatalf("Acknowledge with a panicking hook: %v", err)
+		}
+		inc, _ := s.Get(ctx, id)
+		tl, _ := s.Timeline(ctx, id)
+		if inc.State != incident.Triggered || len(tl) != 1 {
+			t.Errorf("the aborted change was kept: %+v, %d timeline entries", inc, len(tl))
+		}
+		if _, err := s.AddNote(ctx, id, "the database is still writable", bob); err != nil {
+			t.Errorf("a write after the panic: %v", err)
+		}
+	})
+}
