@@ -153,7 +153,7 @@ func TestRefusedIngestIsA4xxThatNamesTheProblemAndWritesNothing(t *testing.T) {
 		want   string // in the body
 	}{
 		{"malformed JSON", []string{"events_v2", "alertmanager", "generic"}, "", "", `{"summary": `, 400, "Malformed JSON"},
-		{"an empty body", []string{"events_v2", "alertmanager", "generic"}, "", "", ``, 400, "EOF"},
+		{"an empty body", []string{"events_v2", "alertmanager", "generic"}, "", "", ``, 400, "the body is empty"},
 		{"a JSON list", []string{"events_v2", "alertmanager", "generic"}, "", "", `[1, 2]`, 400, "must be a JSON object"},
 		{"nesting beyond any sense", []string{"events_v2", "alertmanager", "generic"}, "", "", deep, 400, "invalid"},
 		{"two objects", []string{"events_v2", "alertmanager", "generic"}, "", "", `{} {}`, 400, "data after the JSON object"},
