@@ -186,3 +186,19 @@ func TestSigningOutClearsTheCookie(t *testing.T) {
 		t.Errorf("sign out: %d to %q, cookie %q", r.status, r.header.Get("Location"), c)
 	}
 }
+
+func TestEveryNodeAcceptsTheCSRFTokenOfAnother(t *testing.T) {
+	t.Parallel()
+	a := newSpineServer(t)
+	b := newSpineServerOn(t, a.db)
+	id := a.trigger("k", "x")
+	cookie := a.token[auth.Responder]
+	m := csrfField.FindStringSubmatch(a.do(request{method: "GET", path: "/", cookie: cookie}).body)
+	if m == nil {
+		t.Fatal("no CSRF token on the page")
+	}
+	r := b.do(request{method: "POST", path: fmt.Sprintf("/api/v1/incidents/%d/acknowledge", id), cookie: cookie, header: map[string]string{"X-CSRF-Token": m[1]}})
+	if r.status != http.StatusOK {
+		t.Errorf("node b refused node a's CSRF token: %d %s", r.status, r.body)
+	}
+}

@@ -65,7 +65,12 @@ type spineServer struct {
 
 func newSpineServer(t *testing.T) *spineServer {
 	t.Helper()
-	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema})
+	return newSpineServerOn(t, storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema}))
+}
+
+// newSpineServerOn starts a server on db, as another node of a cluster would.
+func newSpineServerOn(t *testing.T, db *store.DB) *spineServer {
+	t.Helper()
 	cfg, err := config.Parse("nines.yaml", []byte(spineConfig))
 	if err != nil {
 		t.Fatal(err)
