@@ -126,7 +126,7 @@ func (p *Pipeline) apply(ctx context.Context, tx *store.Tx, t Target, ev Event, 
 			if err := p.incidents.Append(ctx, tx, open.IncidentID, EventRepeated, at, actor, eventData(open.ID, ev)); err != nil {
 				return res, err
 			}
-			return res, p.incidents.Repeated(ctx, tx, open.IncidentID, severity, at)
+			return res, p.incidents.Repeated(ctx, tx, open.IncidentID, ev.Severity, at)
 		}
 		var inc incident.Incident
 		joined := false
