@@ -477,7 +477,8 @@ func waitQueued(t *testing.T, n int) {
 }
 
 func TestOneFailingRequestDoesNotAffectTheOthersInItsBatch(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it reads every goroutine's stack to see where the pipeline waits, and must
+	// not mistake another test's goroutines for its own.
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
 		gate := make(chan struct{})
 		var mu sync.Mutex
@@ -679,7 +680,8 @@ func waitStack(t *testing.T, what string, parts ...string) {
 }
 
 func TestEventsAreTimedWhenTheyAreWrittenNotWhenTheyQueued(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it reads every goroutine's stack to see where the pipeline waits, and must
+	// not mistake another test's goroutines for its own.
 	db := storetest.SQLite(t, schemas)
 	s := newSpine(t, db)
 	ctx := context.Background()

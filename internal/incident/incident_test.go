@@ -358,7 +358,8 @@ func TestSeverityRankOrdersCriticalFirst(t *testing.T) {
 }
 
 func TestANoteIsTimedWhenItIsWritten(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it reads every goroutine's stack to see the note wait, and must not mistake
+	// another test's notes for its own.
 	db := storetest.SQLite(t, schemas)
 	s, c := newService(t, db)
 	ctx := context.Background()
