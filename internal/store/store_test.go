@@ -514,3 +514,17 @@ func TestAPanicInsideATransactionRollsItBack(t *testing.T) {
 		}
 	})
 }
+
+func TestClosingTwiceIsHarmless(t *testing.T) {
+	t.Parallel()
+	eachFresh(t, func(t *testing.T, db, _ *store.DB) {
+		// Shutdown paths and test cleanups both close; the second must not panic or hang.
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if err := db.Ping(context.Background()); err == nil {
+			t.Error("a closed database answers")
+		}
+	})
+}

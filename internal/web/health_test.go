@@ -1,17 +1,27 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/store"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
-	s := newSpineServer(t)
+	// A database of this test's own, so that it is closed once, here.
+	db, err := store.Open(context.Background(), store.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(context.Background(), spineSchemas); err != nil {
+		t.Fatal(err)
+	}
+	s := newSpineServerOn(t, db)
 	if r := s.do(request{method: "GET", path: "/healthz"}); r.status != http.StatusOK || r.body != "ok\n" {
 		t.Errorf("/healthz: %d %q", r.status, r.body)
 	}

@@ -65,8 +65,11 @@ type spineServer struct {
 
 func newSpineServer(t *testing.T) *spineServer {
 	t.Helper()
-	return newSpineServerOn(t, storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema}))
+	return newSpineServerOn(t, storetest.SQLite(t, spineSchemas))
 }
+
+// spineSchemas are the tables of the spine, as cmd/nines lists them.
+var spineSchemas = []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema}
 
 // newSpineServerOn starts a server on db, as another node of a cluster would.
 func newSpineServerOn(t *testing.T, db *store.DB) *spineServer {
