@@ -517,14 +517,24 @@ func TestAPanicInsideATransactionRollsItBack(t *testing.T) {
 
 func TestClosingTwiceIsHarmless(t *testing.T) {
 	t.Parallel()
-	eachFresh(t, func(t *testing.T, db, _ *store.DB) {
-		// Shutdown paths and test cleanups both close; the second must not panic or hang.
-		if err := db.Close(); err != nil {
+	for _, opt := range []store.Options{{DataDir: t.TempDir()}, {URL: storetest.PostgresURL(t)}} {
+		db, err := store.Open(context.Background(), opt)
+		if err != nil {
 			t.Fatal(err)
 		}
-		db.Close()
-		if err := db.Ping(context.Background()); err == nil {
-			t.Error("a closed database answers")
+		// Shutdown paths and test cleanups both close; the second must not panic or hang.
+		for i := range 2 {
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%s: Close number %d panicked: %v", db.Dialect, i+1, p)
+					}
+				}()
+				db.Close()
+			}()
 		}
-	})
+		if err := db.Ping(context.Background()); err == nil {
+			t.Errorf("%s: a closed database answers", db.Dialect)
+		}
+	}
 }
