@@ -101,8 +101,8 @@ func (r *Runner) Cancel(ctx context.Context, tx *store.Tx, kind, key string) err
 
 // CancelPrefix removes every timer of kind whose key starts with prefix.
 func (r *Runner) CancelPrefix(ctx context.Context, tx *store.Tx, kind, prefix string) error {
-	// substr counts characters on both backends; a byte range bound such as prefix+"\xff" is
-	// not valid UTF-8 and PostgreSQL rejects it.
+	// substr, not a range on "\xff": PostgreSQL rejects that byte in text, and a range under a
+	// linguistic collation does not follow byte order.
 	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE kind = ? AND substr(key, 1, ?) = ?`, kind, utf8.RuneCountInString(prefix), prefix)
 	return err
 }
