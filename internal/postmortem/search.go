@@ -116,10 +116,14 @@ func init() {
 // Search finds incidents, notes and postmortems that contain every word of the query, best
 // first.
 func (s *Service) Search(ctx context.Context, query string, limit int) ([]Hit, error) {
-	return s.search(ctx, words(query, false), false, limit)
+	return s.search(ctx, query, false, limit)
 }
 
-func (s *Service) search(ctx context.Context, terms []string, any bool, limit int) ([]Hit, error) {
+// search runs a full-text query: every word must match, or with any set, at least one. On
+// PostgreSQL the text is parsed by the same parser as the documents, so "v2.4.1" stays one
+// term there, as it does in them.
+func (s *Service) search(ctx context.Context, text string, any bool, limit int) ([]Hit, error) {
+	terms := words(text, any)
 	if len(terms) == 0 {
 		return []Hit{}, nil
 	}
@@ -142,14 +146,23 @@ func (s *Service) search(ctx context.Context, terms []string, any bool, limit in
 			FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid
 			WHERE search_fts MATCH ? ORDER BY bm25(search_fts, 3.0, 1.0), d.id DESC LIMIT ?`
 	} else {
-		sep := " & "
+		parse := "plainto_tsquery"
+		arg = text
 		if any {
-			sep = " | "
+			// websearch_to_tsquery reads "a or b" and never fails on odd input; words lose the
+			// quotes and leading dashes it would read as phrases and negations.
+			var ws []string
+			for _, f := range strings.Fields(text) {
+				f = strings.Trim(f, `"'-`)
+				if f != "" && !stopWords[strings.ToLower(strings.Trim(f, ".,:;!?()"))] {
+					ws = append(ws, f)
+				}
+			}
+			parse, arg = "websearch_to_tsquery", strings.Join(ws, " or ")
 		}
-		arg = strings.Join(terms, sep)
 		q = `SELECT d.kind, d.incident_id, d.service_id, d.title, d.body, d.at,
 			ts_rank(setweight(to_tsvector('english', d.title), 'A') || setweight(to_tsvector('english', d.body), 'C'), q)
-			FROM search_docs d, to_tsquery('english', ?) q
+			FROM search_docs d, ` + parse + `('english', ?) q
 			WHERE to_tsvector('english', d.title || ' ' || d.body) @@ q ORDER BY 7 DESC, d.id DESC LIMIT ?`
 	}
 	rows, err := s.db.Query(ctx, q, arg, limit)
@@ -216,7 +229,7 @@ func (s *Service) SimilarTo(ctx context.Context, inc incident.Incident, limit in
 	if limit <= 0 {
 		limit = 5
 	}
-	hits, err := s.search(ctx, words(inc.Title, true), true, 100)
+	hits, err := s.search(ctx, inc.Title, true, 100)
 	if err != nil {
 		return nil, err
 	}
