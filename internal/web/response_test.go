@@ -199,7 +199,9 @@ func TestIncidentResponseThroughTheAPI(t *testing.T) {
 
 			// An alert joins later in its own incident; its runbook shows there.
 			e.clock.Set(time.Date(2026, 11, 20, 9, 10, 0, 0, time.UTC))
-			var enq struct{ DedupKey string `json:"dedup_key"` }
+			var enq struct {
+				DedupKey string `json:"dedup_key"`
+			}
 			e.want(http.StatusAccepted, "POST", "/v2/enqueue", "", map[string]any{"routing_key": routingKey, "event_action": "trigger", "dedup_key": "checkout-latency",
 				"payload": map[string]string{"summary": "Checkout p99 above 2s", "source": "prom", "severity": "warning"}}, &enq)
 			e.want(http.StatusOK, "GET", "/api/v1/incidents?state=open", e.viewer, nil, &list)
@@ -382,4 +384,3 @@ func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
