@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,4 +192,35 @@ func TestPostmortemIsDraftedFromARealIncidentTimeline(t *testing.T) {
 		golden(t, "checkout-outage.html", html)
 		golden(t, "checkout-outage.json", append(js, '\n'))
 	})
+}
+
+// budget is an SLO answer, as the SLO package gives it.
+type budget postmortem.SLOFigures
+
+func (b budget) Impact(ctx context.Context, service string, from, to time.Time) (*postmortem.SLOFigures, error) {
+	f := postmortem.SLOFigures(b)
+	return &f, nil
+}
+
+func TestThePostmortemImpactShowsTheSLOBudgetAndSLA(t *testing.T) {
+	db := storetest.SQLite(t, schemas)
+	ctx := context.Background()
+	w := newWorld(t, db, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	inc := checkoutOutage(t, w)
+	down, breached := int64(1500), true
+	w.pm.SLO = budget{SLO: "checkout-availability", BudgetConsumed: 0.125, DowntimeSeconds: &down, SLA: "99.9% monthly", SLABreached: &breached}
+	if _, _, err := w.pm.Draft(ctx, inc.ID, alice); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := w.pm.Get(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(must[[]byte](t)(pm.Markdown()))
+	for _, want := range []string{"- Duration: 45m\n", "- Downtime: 25m\n", "- SLO error budget consumed: 12.5% of checkout-availability\n",
+		"- SLA breached: yes (99.9% monthly)\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
 }

@@ -83,6 +83,11 @@ func responseError(err error) error {
 
 // Declaring and running an incident.
 
+// OnCallFinder names the people on call for a service at a time, first the one paged first.
+type OnCallFinder interface {
+	OnCallFor(ctx context.Context, serviceID string, at time.Time) ([]string, error)
+}
+
 type declareBody struct {
 	Service         string            `json:"service"`
 	Title           string            `json:"title"`
@@ -130,6 +135,21 @@ func (s *Server) declare(ctx context.Context, b declareBody, a incident.Actor) (
 	}
 	if len(bad) > 0 {
 		return incident.Incident{}, &Error{Status: http.StatusBadRequest, Msg: strings.Join(bad, "; "), Errors: bad}
+	}
+	if b.Roles[config.RoleCommander] == "" && s.OnCall != nil {
+		people, err := s.OnCall.OnCallFor(ctx, b.Service, s.Clock.Now())
+		if err != nil {
+			return incident.Incident{}, fmt.Errorf("who is on call for %s: %w", b.Service, err)
+		}
+		if len(people) > 0 {
+			roles := map[string]string{config.RoleCommander: people[0]}
+			for k, v := range b.Roles {
+				if v != "" {
+					roles[k] = v
+				}
+			}
+			b.Roles = roles
+		}
 	}
 	inc, err := s.Incidents.Declare(ctx, incident.DeclareParams{ServiceID: b.Service, Title: b.Title, SEV: b.SEV, Summary: b.Summary,
 		ImpactStartedAt: impact, Roles: b.Roles, Actor: a})

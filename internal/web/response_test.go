@@ -54,6 +54,7 @@ type env struct {
 	url               string
 	responder, viewer string
 	clock             *clock.Fake
+	srv               *web.Server
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	srv.Reports = report.New(incs, pipe, srv.Changes, live)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, clock: clk}
+	e := &env{t: t, url: hs.URL, clock: clk, srv: srv}
 	e.responder, _, err = tokens.Create(context.Background(), "alice", auth.Responder, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -384,3 +385,25 @@ func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// rota is an on-call answer, as the on-call package gives it.
+type rota []string
+
+func (r rota) OnCallFor(ctx context.Context, service string, at time.Time) ([]string, error) { return r, nil }
+
+func TestADeclaredIncidentWithoutACommanderGetsTheOnCallPerson(t *testing.T) {
+	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
+	e := newEnv(t, db)
+	e.srv.OnCall = rota{"oscar", "olga"}
+	var inc incident.Incident
+	e.want(http.StatusCreated, "POST", "/api/v1/incidents", e.responder, map[string]any{"service": "checkout", "title": "a",
+		"roles": map[string]string{"scribe": "bob"}}, &inc)
+	if inc.Roles["commander"] != "oscar" || inc.Roles["scribe"] != "bob" || inc.SEV != "SEV3" {
+		t.Errorf("roles = %v, sev %s; want oscar as commander from on-call, bob as scribe, SEV3 by default", inc.Roles, inc.SEV)
+	}
+	e.want(http.StatusCreated, "POST", "/api/v1/incidents", e.responder, map[string]any{"service": "checkout", "title": "b",
+		"roles": map[string]string{"commander": "alice"}}, &inc)
+	if inc.Roles["commander"] != "alice" {
+		t.Errorf("a commander given by hand was replaced: %v", inc.Roles)
+	}
+}
