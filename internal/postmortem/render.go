@@ -20,8 +20,11 @@ var funcs = map[string]any{
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"dur":  func(s int64) string { return Human(time.Duration(s) * time.Second) },
 	"pct":  func(f float64) string { return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%" },
-	"cell": func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ", "\r", "").Replace(s) },
+	"cell": cellEscaper.Replace,
 }
+
+// cellEscaper keeps text inside one Markdown table cell.
+var cellEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", "")
 
 var (
 	markdownTmpl = template.Must(template.New("postmortem.md.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/postmortem.md.tmpl"))
