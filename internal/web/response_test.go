@@ -389,7 +389,9 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // rota is an on-call answer, as the on-call package gives it.
 type rota []string
 
-func (r rota) OnCallFor(ctx context.Context, service string, at time.Time) ([]string, error) { return r, nil }
+func (r rota) OnCallFor(ctx context.Context, service string, at time.Time) ([]string, error) {
+	return r, nil
+}
 
 func TestADeclaredIncidentWithoutACommanderGetsTheOnCallPerson(t *testing.T) {
 	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
