@@ -134,6 +134,8 @@ type Service struct {
 	SLO SLOImpact
 	// Reminder tells action item owners; the default records reminders on the timeline.
 	Reminder Reminder
+	// Publisher, when set, takes customer-facing summaries to the status page.
+	Publisher Publisher
 }
 
 // New returns the postmortem service and registers its reminder timers with runner.
@@ -648,4 +650,36 @@ func Human(d time.Duration) string {
 		return fmt.Sprintf("%dd", days)
 	}
 	return fmt.Sprintf("%dd %dh", days, h)
+}
+
+// Publisher puts a postmortem's customer-facing summary on the status page. The status page
+// package provides it; until one is wired, publishing is refused with ErrNoStatusPage.
+type Publisher interface {
+	PublishPostmortem(ctx context.Context, incidentID int64, serviceID, title, summary string) error
+}
+
+// EventPublished records that the customer-facing summary went out.
+const EventPublished = "postmortem.published"
+
+// ErrNoStatusPage is returned by Publish when no status page can take the summary.
+var ErrNoStatusPage = errors.New("no status page is set up to publish to")
+
+// Publish sends the customer-facing summary to the status page and records it on the timeline.
+func (s *Service) Publish(ctx context.Context, incidentID int64, a incident.Actor) error {
+	pm, err := s.Get(ctx, incidentID)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(pm.Customer) == "" {
+		return &InvalidError{Errors: []string{"customer_summary: write the customer-facing summary before publishing it"}}
+	}
+	if s.Publisher == nil {
+		return ErrNoStatusPage
+	}
+	if err := s.Publisher.PublishPostmortem(ctx, incidentID, pm.ServiceID, pm.Title, pm.Customer); err != nil {
+		return fmt.Errorf("publish to the status page: %w", err)
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		return s.incidents.Append(ctx, tx, incidentID, EventPublished, s.incidents.Now(), a, map[string]string{"summary": pm.Customer})
+	})
 }

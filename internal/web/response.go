@@ -41,6 +41,7 @@ func (s *Server) responseRoutes() []Route {
 		{Method: "POST", Pattern: "/api/v1/incidents/{id}/postmortem", Role: auth.Responder, Handle: s.draftPostmortem, API: true},
 		{Method: "GET", Pattern: "/api/v1/incidents/{id}/postmortem", Role: auth.Viewer, Handle: s.getPostmortem, API: true},
 		{Method: "PATCH", Pattern: "/api/v1/incidents/{id}/postmortem", Role: auth.Responder, Handle: s.editPostmortem, API: true},
+		{Method: "POST", Pattern: "/api/v1/incidents/{id}/postmortem/publish", Role: auth.Responder, Handle: s.publishPostmortem, API: true},
 		{Method: "GET", Pattern: "/api/v1/incidents/{id}/postmortem/actions", Role: auth.Viewer, Handle: s.listActions, API: true},
 		{Method: "POST", Pattern: "/api/v1/incidents/{id}/postmortem/actions", Role: auth.Responder, Handle: s.addAction, API: true},
 		{Method: "PATCH", Pattern: "/api/v1/actions/{aid}", Role: auth.Responder, Handle: s.updateAction, API: true},
@@ -77,6 +78,8 @@ func responseError(err error) error {
 		return errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, postmortem.ErrNoPostmortem), errors.Is(err, postmortem.ErrNoAction):
 		return errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, postmortem.ErrNoStatusPage):
+		return errorf(http.StatusConflict, "%v", err)
 	}
 	return err
 }
@@ -621,6 +624,18 @@ func (s *Server) editPostmortem(w http.ResponseWriter, r *http.Request) error {
 		return responseError(err)
 	}
 	writeJSON(w, http.StatusOK, pm)
+	return nil
+}
+
+func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request) error {
+	id, err := incidentID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Postmortems.Publish(r.Context(), id, actor(r, sourceOf(r))); err != nil {
+		return responseError(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "published"})
 	return nil
 }
 

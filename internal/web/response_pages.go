@@ -231,6 +231,8 @@ func (s *Server) postmortemForm(w http.ResponseWriter, r *http.Request) error {
 		_, err = s.Postmortems.Edit(ctx, id, postmortem.Patch{Status: str("status"), Summary: str("summary"), Affected: str("affected"),
 			RootCause: str("root_cause"), ContributingFactors: str("contributing_factors"), Questions: &q, WentWell: &ww,
 			CustomerSummary: str("customer_summary")}, a)
+	case "publish":
+		err = s.Postmortems.Publish(ctx, id, a)
 	case "add_action":
 		_, err = s.Postmortems.AddAction(ctx, id, postmortem.NewAction{Title: f.Get("title"), Owner: f.Get("owner"), Kind: f.Get("kind"),
 			Due: f.Get("due")}, a)

@@ -243,6 +243,15 @@ func TestIncidentResponseThroughTheAPI(t *testing.T) {
 			e.want(http.StatusBadRequest, "PATCH", id+"/postmortem", e.responder, map[string]string{"status": "published"}, nil)
 			e.want(http.StatusBadRequest, "PATCH", id+"/postmortem", e.responder, map[string]string{"rootcause": "typo"}, nil)
 			e.want(http.StatusOK, "PATCH", id+"/postmortem", e.responder, map[string]string{"root_cause": "A slow query in v2.4.1."}, &pm)
+			e.want(http.StatusBadRequest, "POST", id+"/postmortem/publish", e.responder, nil, nil)
+			e.want(http.StatusOK, "PATCH", id+"/postmortem", e.responder, map[string]string{"customer_summary": "Card payments were slow for 45 minutes."}, nil)
+			e.want(http.StatusConflict, "POST", id+"/postmortem/publish", e.responder, nil, nil)
+			page := &statusPage{}
+			e.srv.Postmortems.Publisher = page
+			e.want(http.StatusOK, "POST", id+"/postmortem/publish", e.responder, nil, nil)
+			if page.published != "checkout: Checkout is slow: Card payments were slow for 45 minutes." {
+				t.Errorf("status page got %q", page.published)
+			}
 			md := string(e.want(http.StatusOK, "GET", id+"/postmortem?format=markdown", e.viewer, nil, nil))
 			for _, section := range []string{"## Summary", "## Impact", "## Timeline", "## Root cause and contributing factors", "## Questions",
 				"## What went well", "## Action items", "Deploy of checkout v2.4.1", "A slow query in v2.4.1.", "Why did no alert fire?"} {
@@ -408,4 +417,12 @@ func TestADeclaredIncidentWithoutACommanderGetsTheOnCallPerson(t *testing.T) {
 	if inc.Roles["commander"] != "alice" {
 		t.Errorf("a commander given by hand was replaced: %v", inc.Roles)
 	}
+}
+
+// statusPage takes published summaries, as the status page package does.
+type statusPage struct{ published string }
+
+func (p *statusPage) PublishPostmortem(ctx context.Context, incidentID int64, service, title, summary string) error {
+	p.published = service + ": " + title + ": " + summary
+	return nil
 }
