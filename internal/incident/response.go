@@ -246,6 +246,13 @@ func (s *Service) Links(ctx context.Context, id int64) ([]Link, error) {
 func (s *Service) change(ctx context.Context, id int64, fn func(tx *store.Tx, inc *Incident, now time.Time) error) (Incident, error) {
 	var inc Incident
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		// Roles are read, changed and written back: on PostgreSQL two nodes must not interleave.
+		// (SQLite has one writer already.)
+		if tx.Dialect() == store.Postgres {
+			if _, err := tx.Exec(ctx, `SELECT id FROM incidents WHERE id = ? FOR UPDATE`, id); err != nil {
+				return err
+			}
+		}
 		var err error
 		if inc, err = s.getTx(ctx, tx, id); err != nil {
 			return err

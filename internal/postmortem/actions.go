@@ -200,8 +200,12 @@ func (s *Service) UpdateAction(ctx context.Context, id int64, p ActionPatch, a i
 	now := s.incidents.Now()
 	var item ActionItem
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		q := `SELECT ` + actionColumns + ` FROM action_items WHERE id = ?`
+		if tx.Dialect() == store.Postgres {
+			q += ` FOR UPDATE`
+		}
 		var err error
-		item, err = scanAction(tx.QueryRow(ctx, `SELECT `+actionColumns+` FROM action_items WHERE id = ?`, id))
+		item, err = scanAction(tx.QueryRow(ctx, q, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNoAction
 		}

@@ -244,7 +244,11 @@ func (s *Service) Edit(ctx context.Context, incidentID int64, p Patch, a inciden
 	now := s.incidents.Now()
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		var raw string
-		err := tx.QueryRow(ctx, `SELECT doc FROM postmortems WHERE incident_id = ?`, incidentID).Scan(&raw)
+		q := `SELECT doc FROM postmortems WHERE incident_id = ?`
+		if tx.Dialect() == store.Postgres {
+			q += ` FOR UPDATE` // two editors on two nodes: the second reads the first's edit
+		}
+		err := tx.QueryRow(ctx, q, incidentID).Scan(&raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNoPostmortem
 		}
