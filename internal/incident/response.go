@@ -344,8 +344,3 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// GetTx reads one incident inside tx (for hooks that need it in the same transaction).
-func (s *Service) GetTx(ctx context.Context, tx *store.Tx, id int64) (Incident, error) {
-	return s.getTx(ctx, tx, id)
-}

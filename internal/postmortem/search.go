@@ -2,6 +2,8 @@ package postmortem
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -47,11 +49,15 @@ func (s *Service) IndexIncidents() {
 		if strings.TrimSpace(text) == "" {
 			return nil
 		}
-		inc, err := s.incidents.GetTx(ctx, tx, incidentID)
-		if err != nil {
+		// A note is found by its incident's title too, read from the incident's own document
+		// (written when it opened). An incident older than the index has none: its notes get
+		// their title and service when read.
+		var title, service string
+		err := tx.QueryRow(ctx, `SELECT title, service_id FROM search_docs WHERE kind = ? AND ref_id = ?`, kindIncident, incidentID).Scan(&title, &service)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		return s.insertDoc(ctx, tx, kindNote, incidentID, incidentID, inc.ServiceID, inc.Title, text, at)
+		return s.insertDoc(ctx, tx, kindNote, incidentID, incidentID, service, title, text, at)
 	})
 }
 
@@ -181,7 +187,32 @@ func (s *Service) search(ctx context.Context, text string, any bool, limit int) 
 		h.At, h.Snippet = time.UnixMilli(at).UTC(), snippet(body, terms)
 		out = append(out, h)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.fillIncidents(ctx, out)
+}
+
+// fillIncidents gives hits on notes indexed without their incident's title and service both.
+func (s *Service) fillIncidents(ctx context.Context, hits []Hit) error {
+	seen := map[int64]incident.Incident{}
+	for i := range hits {
+		h := &hits[i]
+		if h.Kind != kindNote || h.Title != "" {
+			continue
+		}
+		inc, ok := seen[h.IncidentID]
+		if !ok {
+			var err error
+			inc, err = s.incidents.Get(ctx, h.IncidentID)
+			if err != nil {
+				return err
+			}
+			seen[h.IncidentID] = inc
+		}
+		h.Title, h.ServiceID = inc.Title, inc.ServiceID
+	}
+	return nil
 }
 
 // snippet is up to 200 characters of body around the first term it contains.
