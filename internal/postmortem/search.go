@@ -3,8 +3,8 @@ package postmortem
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 	"time"
