@@ -126,7 +126,7 @@ func (s *Server) declare(ctx context.Context, b declareBody, a incident.Actor) (
 	}
 	var impact *time.Time
 	if b.ImpactStartedAt != "" {
-		t, err := parseTime(b.ImpactStartedAt)
+		t, err := parseWhen(b.ImpactStartedAt)
 		if err != nil {
 			bad = append(bad, "impact_started_at: "+err.Error())
 		} else {
@@ -139,8 +139,8 @@ func (s *Server) declare(ctx context.Context, b declareBody, a incident.Actor) (
 	if len(bad) > 0 {
 		return incident.Incident{}, &Error{Status: http.StatusBadRequest, Msg: strings.Join(bad, "; "), Errors: bad}
 	}
-	if b.Roles[config.RoleCommander] == "" && s.OnCall != nil {
-		people, err := s.OnCall.OnCallFor(ctx, b.Service, s.Clock.Now())
+	if b.Roles[config.RoleCommander] == "" && s.Commanders != nil {
+		people, err := s.Commanders.OnCallFor(ctx, b.Service, s.Clock.Now())
 		if err != nil {
 			return incident.Incident{}, fmt.Errorf("who is on call for %s: %w", b.Service, err)
 		}
@@ -187,8 +187,8 @@ func (s *Server) knownUser(id string) bool {
 	return false
 }
 
-// parseTime reads RFC 3339 or a date (midnight UTC).
-func parseTime(v string) (time.Time, error) {
+// parseWhen reads RFC 3339 or a date (midnight UTC).
+func parseWhen(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), nil
 	}
@@ -275,7 +275,7 @@ func (s *Server) setImpact(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &b); err != nil {
 		return err
 	}
-	at, err := parseTime(b.ImpactStartedAt)
+	at, err := parseWhen(b.ImpactStartedAt)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "impact_started_at: %v", err)
 	}
@@ -496,7 +496,7 @@ func (s *Server) span(r *http.Request) (time.Time, time.Time, error) {
 	q := r.URL.Query()
 	to := s.Clock.Now().UTC()
 	if v := q.Get("to"); v != "" {
-		t, err := parseTime(v)
+		t, err := parseWhen(v)
 		if err != nil {
 			return to, to, errorf(http.StatusBadRequest, "to: %v", err)
 		}
@@ -504,7 +504,7 @@ func (s *Server) span(r *http.Request) (time.Time, time.Time, error) {
 	}
 	from := to.Add(-30 * 24 * time.Hour)
 	if v := q.Get("from"); v != "" {
-		t, err := parseTime(v)
+		t, err := parseWhen(v)
 		if err != nil {
 			return from, to, errorf(http.StatusBadRequest, "from: %v", err)
 		}

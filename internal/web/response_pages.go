@@ -135,7 +135,7 @@ func (s *Server) respondForm(w http.ResponseWriter, r *http.Request) error {
 		}
 		_, err = s.Incidents.AssignRole(ctx, id, f.Get("role"), person, a)
 	case "impact":
-		at, perr := parseTime(f.Get("impact_started_at"))
+		at, perr := parseWhen(f.Get("impact_started_at"))
 		if perr != nil {
 			return errorf(http.StatusBadRequest, "impact_started_at: %v", perr)
 		}

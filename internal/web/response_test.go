@@ -405,7 +405,7 @@ func (r rota) OnCallFor(ctx context.Context, service string, at time.Time) ([]st
 func TestADeclaredIncidentWithoutACommanderGetsTheOnCallPerson(t *testing.T) {
 	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
 	e := newEnv(t, db)
-	e.srv.OnCall = rota{"oscar", "olga"}
+	e.srv.Commanders = rota{"oscar", "olga"}
 	var inc incident.Incident
 	e.want(http.StatusCreated, "POST", "/api/v1/incidents", e.responder, map[string]any{"service": "checkout", "title": "a",
 		"roles": map[string]string{"scribe": "bob"}}, &inc)

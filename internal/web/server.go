@@ -53,9 +53,9 @@ type Server struct {
 	Changes     *change.Store
 	Postmortems *postmortem.Service
 	Reports     *report.Service
-	// OnCall, when set, names who is on call for a service, to make them commander of an
-	// incident declared without one. The on-call package provides it.
-	OnCall OnCallFinder
+	// Commanders, when set, names who is on call for a service, to make them commander of an
+	// incident declared without one (an adapter over the on-call package's schedules).
+	Commanders OnCallFinder
 
 	metrics *metrics
 	ui      *ui
