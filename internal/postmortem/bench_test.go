@@ -138,3 +138,41 @@ func BenchmarkDraft(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIngestWithIndexing: what indexing new incidents for search adds to the ingest path.
+// Each op is a batch of 100 triggers with new keys (100 new incidents), with the search hooks
+// and, as the ceiling, without them.
+//
+//	go test -run '^$' -bench IngestWithIndexing -benchtime 50x ./internal/postmortem/
+func BenchmarkIngestWithIndexing(b *testing.B) {
+	for _, indexed := range []bool{true, false} {
+		name := "indexed"
+		if !indexed {
+			name = "ceiling-not-indexed"
+		}
+		b.Run(name, func(b *testing.B) {
+			db := storetest.SQLite(b, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, timers.Schema, change.Schema, Schema})
+			cfg, _ := config.Parse("nines.yaml", []byte("services: [{id: checkout}]\n"))
+			clk := clock.NewFake(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+			incs := incident.New(db, clk)
+			pipe := alert.NewPipeline(db, incs, clk)
+			go pipe.Run()
+			defer pipe.Close()
+			if indexed {
+				New(db, incs, change.New(db, incs, clk), config.NewLive(cfg), timers.NewRunner(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), clk).IndexIncidents()
+			}
+			target := alert.Target{ServiceID: "checkout", Integration: "events_v2", Grouping: "alert"}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				events := make([]alert.Event, 100)
+				for j := range events {
+					events[j] = alert.Event{Action: alert.Trigger, DedupKey: fmt.Sprintf("k%d-%d", i, j), Summary: "Checkout p99 latency above 2s on " + vocabulary[j%len(vocabulary)],
+						Source: "prom", Severity: "error"}
+				}
+				if _, err := pipe.Submit(context.Background(), target, events); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

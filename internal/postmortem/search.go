@@ -32,12 +32,15 @@ type Hit struct {
 	Score      float64   `json:"score"` // higher is more relevant; comparable within one answer only
 }
 
-// IndexIncidents keeps the search index in step with incidents: a new or changed incident is
-// (re)indexed and every note is indexed, each in the transaction that writes it.
+// IndexIncidents keeps the search index in step with incidents: a new incident and every note
+// are indexed in the transaction that writes them.
 func (s *Service) IndexIncidents() {
 	s.incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
+		if ch.From != "" {
+			return nil // acknowledging or resolving changes no words
+		}
 		inc := ch.Incident
-		return s.index(ctx, tx, kindIncident, inc.ID, inc, inc.Title, inc.ServiceID+" "+s.serviceName(inc.ServiceID), inc.UpdatedAt)
+		return s.insertDoc(ctx, tx, kindIncident, inc.ID, inc.ID, inc.ServiceID, inc.Title, inc.ServiceID+" "+s.serviceName(inc.ServiceID), inc.CreatedAt)
 	})
 	s.incidents.OnAppend(func(ctx context.Context, tx *store.Tx, incidentID int64, typ string, at time.Time, data string) error {
 		if typ != incident.EventNote && typ != incident.EventDeclared {
