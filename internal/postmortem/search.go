@@ -187,7 +187,10 @@ func (s *Service) search(ctx context.Context, text string, any bool, limit int) 
 		if err := rows.Scan(&h.Kind, &h.IncidentID, &h.ServiceID, &h.Title, &body, &at, &h.Score); err != nil {
 			return nil, err
 		}
-		h.At, h.Snippet = time.UnixMilli(at).UTC(), snippet(body, terms)
+		h.At = time.UnixMilli(at).UTC()
+		if h.Kind != kindIncident { // an incident's body is only its service's names
+			h.Snippet = snippet(body, terms)
+		}
 		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {

@@ -304,7 +304,26 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return s.render(w, r, http.StatusOK, "response_search.html", "Search", map[string]any{"Q": q, "Hits": hits})
+	// One entry per incident, at the rank of its best document, with what else matched.
+	type result struct {
+		postmortem.Hit
+		Also []string
+	}
+	var results []*result
+	byIncident := map[int64]*result{}
+	for _, h := range hits {
+		if res := byIncident[h.IncidentID]; res != nil {
+			if res.Snippet == "" {
+				res.Snippet = h.Snippet
+			}
+			res.Also = append(res.Also, h.Kind)
+			continue
+		}
+		res := &result{Hit: h}
+		byIncident[h.IncidentID] = res
+		results = append(results, res)
+	}
+	return s.render(w, r, http.StatusOK, "response_search.html", "Search", map[string]any{"Q": q, "Hits": results})
 }
 
 func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) error {
