@@ -10,7 +10,9 @@ import (
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -33,6 +35,8 @@ func schemas() []store.Schema {
 		// web accounts, status pages
 
 		// response (changes, postmortems, action items)
+		change.Schema,
+		postmortem.Schema,
 	}
 }
 
