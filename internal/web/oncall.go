@@ -1,3 +1,308 @@
 package web
 
-func (s *Server) oncallRoutes() []Route { return nil }
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/oncall"
+)
+
+func (s *Server) oncallRoutes() []Route {
+	if s.OnCall == nil {
+		return nil
+	}
+	rs := []Route{
+		{Method: "GET", Pattern: "/api/v1/oncall", Role: auth.Viewer, Handle: s.getOnCall, API: true},
+		{Method: "GET", Pattern: "/api/v1/schedules", Role: auth.Viewer, Handle: s.listSchedules, API: true},
+		{Method: "GET", Pattern: "/api/v1/schedules/{id}/shifts", Role: auth.Viewer, Handle: s.getShifts, API: true},
+		{Method: "GET", Pattern: "/api/v1/schedules/{id}/overrides", Role: auth.Viewer, Handle: s.listOverrides, API: true},
+		{Method: "POST", Pattern: "/api/v1/schedules/{id}/overrides", Role: auth.Responder, Handle: s.createOverride, API: true},
+		{Method: "DELETE", Pattern: "/api/v1/schedules/{id}/overrides/{override}", Role: auth.Responder, Handle: s.deleteOverride, API: true},
+		// Calendar apps cannot send a bearer token: the feed takes one, or the secret key that
+		// GET /api/v1/schedules hands to viewers.
+		{Method: "GET", Pattern: "/api/v1/schedules/{id}/shifts.ics", Access: Public, Handle: s.scheduleICS, API: true},
+		{Method: "GET", Pattern: "/api/v1/users/{id}/shifts.ics", Access: Public, Handle: s.userICS, API: true},
+		{Method: "GET", Pattern: "/schedules", Role: auth.Viewer, Handle: s.schedulesPage},
+		{Method: "GET", Pattern: "/schedules/{id}", Role: auth.Viewer, Handle: s.schedulePage},
+		{Method: "POST", Pattern: "/schedules/{id}/overrides", Role: auth.Responder, Handle: s.createOverrideForm},
+		{Method: "POST", Pattern: "/schedules/{id}/overrides/{override}/delete", Role: auth.Responder, Handle: s.deleteOverrideForm},
+	}
+	return append(rs, s.escalationRoutes()...)
+}
+
+// oncallError turns the on-call package's errors into answers a caller can act on.
+func oncallError(err error) error {
+	var ie *oncall.InputError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ie):
+		return errorf(http.StatusBadRequest, "%s", ie.Msg)
+	case errors.Is(err, oncall.ErrUnknownSchedule), errors.Is(err, oncall.ErrOverrideNotFound):
+		return errorf(http.StatusNotFound, "%v", err)
+	}
+	return err
+}
+
+// instant reads an RFC 3339 query parameter, def when absent.
+func instant(r *http.Request, name string, def time.Time) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, errorf(http.StatusBadRequest, "%s: %q is not an RFC 3339 instant such as 2026-03-30T07:30:00Z", name, v)
+	}
+	return t.UTC(), nil
+}
+
+// window reads from/to, defaulting to now and 14 days on, capped at a year.
+func (s *Server) window(r *http.Request) (time.Time, time.Time, error) {
+	from, err := instant(r, "from", s.Clock.Now())
+	if err != nil {
+		return from, from, err
+	}
+	to, err := instant(r, "to", from.Add(14*24*time.Hour))
+	if err != nil {
+		return from, to, err
+	}
+	if !to.After(from) {
+		return from, to, errorf(http.StatusBadRequest, "to must be after from")
+	}
+	if to.Sub(from) > 366*24*time.Hour {
+		return from, to, errorf(http.StatusBadRequest, "from..to spans more than a year; ask for less")
+	}
+	return from, to, nil
+}
+
+func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) error {
+	at, err := instant(r, "at", s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	ids := []string{}
+	if id := r.URL.Query().Get("schedule"); id != "" {
+		ids = append(ids, id)
+	} else {
+		for _, sc := range s.Config.Get().Schedules {
+			ids = append(ids, sc.ID)
+		}
+	}
+	out := []oncall.Shift{}
+	for _, id := range ids {
+		shs, err := s.OnCall.OnCall(r.Context(), id, at)
+		if err != nil {
+			return oncallError(err)
+		}
+		out = append(out, shs...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"oncall": out, "at": at})
+	return nil
+}
+
+type scheduleJSON struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	TimeZone string   `json:"time_zone"`
+	Layers   []string `json:"layers"`
+	FeedURL  string   `json:"feed_url"`
+}
+
+func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
+	out := []scheduleJSON{}
+	for _, sc := range s.Config.Get().Schedules {
+		j := scheduleJSON{ID: sc.ID, Name: sc.Name, TimeZone: sc.Location().String(), Layers: []string{}}
+		for _, l := range sc.Layers {
+			j.Layers = append(j.Layers, l.Name)
+		}
+		key, err := s.feedKey(r.Context(), "schedule:"+sc.ID)
+		if err != nil {
+			return err
+		}
+		j.FeedURL = s.baseURL(r) + "/api/v1/schedules/" + sc.ID + "/shifts.ics?key=" + key
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"schedules": out})
+	return nil
+}
+
+// baseURL is where people reach nines: server.base_url, else what this request used.
+func (s *Server) baseURL(r *http.Request) string {
+	if u := s.Config.Get().Server.BaseURL; u != "" {
+		return trimSlash(u)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func (s *Server) getShifts(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := s.window(r)
+	if err != nil {
+		return err
+	}
+	shs, err := s.OnCall.Shifts(r.Context(), r.PathValue("id"), from, to)
+	if err != nil {
+		return oncallError(err)
+	}
+	if shs == nil {
+		shs = []oncall.Shift{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"shifts": shs})
+	return nil
+}
+
+func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.OnCall.Schedule(r.PathValue("id")); err != nil {
+		return oncallError(err)
+	}
+	from, err := instant(r, "from", time.UnixMilli(0))
+	if err != nil {
+		return err
+	}
+	to, err := instant(r, "to", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	ovs, err := s.OnCall.Overrides(r.Context(), r.PathValue("id"), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"overrides": ovs})
+	return nil
+}
+
+type overrideRequest struct {
+	UserID string    `json:"user_id"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+}
+
+func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
+	var req overrideRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	o, err := s.OnCall.AddOverride(r.Context(), oncall.Override{ScheduleID: r.PathValue("id"), UserID: req.UserID,
+		Start: req.Start, End: req.End, CreatedBy: actor(r, "api").Name})
+	if err != nil {
+		return oncallError(err)
+	}
+	writeJSON(w, http.StatusCreated, o)
+	return nil
+}
+
+func overrideID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("override"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusNotFound, "override %q not found: ids are positive whole numbers", r.PathValue("override"))
+	}
+	return id, nil
+}
+
+func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request) error {
+	id, err := overrideID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.OnCall.DeleteOverride(r.Context(), r.PathValue("id"), id); err != nil {
+		return oncallError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// feedKey is the secret that lets a calendar app read one feed without a token.
+func (s *Server) feedKey(ctx context.Context, subject string) (string, error) {
+	secret, err := s.DB.Secret(ctx, "ical-feeds")
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(subject))
+	return hex.EncodeToString(m.Sum(nil))[:32], nil
+}
+
+// feedAllowed accepts a viewer's bearer token or the feed's secret key.
+func (s *Server) feedAllowed(r *http.Request, subject string) error {
+	if key := r.URL.Query().Get("key"); key != "" {
+		want, err := s.feedKey(r.Context(), subject)
+		if err != nil {
+			return err
+		}
+		if hmac.Equal([]byte(key), []byte(want)) {
+			return nil
+		}
+		return errorf(http.StatusUnauthorized, "unauthorized: this feed key is not valid for %s", subject)
+	}
+	return s.authorize(Route{Access: Token, Role: auth.Viewer}, r)
+}
+
+// feedWindow is a week back and 90 days ahead, from midnight UTC so event ids stay stable
+// through the day.
+func (s *Server) feedWindow() (time.Time, time.Time) {
+	day := s.Clock.Now().UTC().Truncate(24 * time.Hour)
+	return day.Add(-7 * 24 * time.Hour), day.Add(90 * 24 * time.Hour)
+}
+
+func (s *Server) scheduleICS(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.feedAllowed(r, "schedule:"+id); err != nil {
+		return err
+	}
+	sc, err := s.OnCall.Schedule(id)
+	if err != nil {
+		return oncallError(err)
+	}
+	from, to := s.feedWindow()
+	shs, err := s.OnCall.Shifts(r.Context(), id, from, to)
+	if err != nil {
+		return err
+	}
+	return s.writeICS(w, "On call: "+sc.Name, shs)
+}
+
+func (s *Server) userICS(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.feedAllowed(r, "user:"+id); err != nil {
+		return err
+	}
+	u := s.Config.Get().User(id)
+	if u == nil {
+		return errorf(http.StatusNotFound, "unknown user %q", id)
+	}
+	from, to := s.feedWindow()
+	shs, err := s.OnCall.UserShifts(r.Context(), id, from, to)
+	if err != nil {
+		return err
+	}
+	return s.writeICS(w, "On call: "+u.Name, shs)
+}
+
+func (s *Server) writeICS(w http.ResponseWriter, name string, shs []oncall.Shift) error {
+	names := map[string]string{}
+	for _, u := range s.Config.Get().Users {
+		names[u.ID] = u.Name
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	w.Write(oncall.Calendar(name, shs, names, s.Clock.Now()))
+	return nil
+}
