@@ -179,7 +179,7 @@ func (l RotationLength) Approx() time.Duration {
 
 // LocalTime is a wall-clock date and time with no zone ("2026-01-05T09:00").
 type LocalTime struct {
-	Set                          bool
+	Set                         bool
 	Year, Month, Day, Hour, Min int
 }
 
@@ -392,10 +392,14 @@ func ParseDays(names []string) ([7]bool, error) {
 }
 
 // User returns the user with the given id, or nil.
-func (c *Config) User(id string) *User { return find(c.Users, id, func(u *User) string { return u.ID }) }
+func (c *Config) User(id string) *User {
+	return find(c.Users, id, func(u *User) string { return u.ID })
+}
 
 // Team returns the team with the given id, or nil.
-func (c *Config) Team(id string) *Team { return find(c.Teams, id, func(t *Team) string { return t.ID }) }
+func (c *Config) Team(id string) *Team {
+	return find(c.Teams, id, func(t *Team) string { return t.ID })
+}
 
 // Schedule returns the schedule with the given id, or nil.
 func (c *Config) Schedule(id string) *Schedule {

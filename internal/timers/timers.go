@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/store"
@@ -101,7 +102,9 @@ func (r *Runner) Cancel(ctx context.Context, tx *store.Tx, kind, key string) err
 
 // CancelPrefix removes every timer of kind whose key starts with prefix.
 func (r *Runner) CancelPrefix(ctx context.Context, tx *store.Tx, kind, prefix string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE kind = ? AND key >= ? AND key < ?`, kind, prefix, prefix+"\xff")
+	// substr, not a range on "\xff": PostgreSQL rejects that byte in text, and a range under a
+	// linguistic collation does not follow byte order.
+	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE kind = ? AND substr(key, 1, ?) = ?`, kind, utf8.RuneCountInString(prefix), prefix)
 	return err
 }
 

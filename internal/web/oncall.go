@@ -6,11 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/escalate"
+	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
 )
 
@@ -304,5 +308,285 @@ func (s *Server) writeICS(w http.ResponseWriter, name string, shs []oncall.Shift
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	w.Write(oncall.Calendar(name, shs, names, s.Clock.Now()))
+	return nil
+}
+
+func (s *Server) escalationRoutes() []Route {
+	if s.Escalation == nil {
+		return nil
+	}
+	return []Route{
+		{Method: "POST", Pattern: "/api/v1/incidents/{id}/escalate", Role: auth.Responder, Handle: s.escalateIncident, API: true},
+		{Method: "POST", Pattern: "/api/v1/incidents/{id}/reassign", Role: auth.Responder, Handle: s.reassignIncident, API: true},
+		{Method: "GET", Pattern: "/api/v1/reports/oncall", Role: auth.Viewer, Handle: s.oncallReport, API: true},
+		// The signed token is the credential: a page must be acknowledgeable from a phone
+		// with no session. GET only confirms, so mail scanners that follow links do nothing.
+		{Method: "GET", Pattern: "/a/{token}", Access: Public, Handle: s.linkPage},
+		{Method: "POST", Pattern: "/a/{token}", Access: Public, Handle: s.useLink},
+	}
+}
+
+func escalationError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, escalate.ErrNotTriggered):
+		return errorf(http.StatusConflict, "%v", err)
+	case strings.HasPrefix(err.Error(), "user_id:"):
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	return err
+}
+
+func (s *Server) escalateIncident(w http.ResponseWriter, r *http.Request) error {
+	id, err := incidentID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Escalation.EscalateNow(r.Context(), id, actor(r, "api")); err != nil {
+		return escalationError(err)
+	}
+	return s.writeIncident(w, r, id)
+}
+
+func (s *Server) reassignIncident(w http.ResponseWriter, r *http.Request) error {
+	id, err := incidentID(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		UserID string `json:"user_id"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.UserID == "" {
+		return errorf(http.StatusBadRequest, "user_id is required")
+	}
+	if err := s.Escalation.Reassign(r.Context(), id, req.UserID, actor(r, "api")); err != nil {
+		return escalationError(err)
+	}
+	return s.writeIncident(w, r, id)
+}
+
+func (s *Server) writeIncident(w http.ResponseWriter, r *http.Request, id int64) error {
+	inc, err := s.Incidents.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+func linkError(err error) error {
+	switch {
+	case errors.Is(err, escalate.ErrLinkExpired):
+		return errorf(http.StatusGone, "%v", err)
+	case errors.Is(err, escalate.ErrLinkInvalid):
+		return errorf(http.StatusForbidden, "%v", err)
+	}
+	return err
+}
+
+func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) error {
+	lk, err := s.Escalation.VerifyLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		return linkError(err)
+	}
+	inc, err := s.Incidents.Get(r.Context(), lk.Incident)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return s.render(w, r, http.StatusOK, "oncall_link.html", verbOf(lk.Action)+" incident", map[string]any{
+		"Link": lk, "Incident": inc, "Verb": verbOf(lk.Action)})
+}
+
+func (s *Server) useLink(w http.ResponseWriter, r *http.Request) error {
+	lk, inc, err := s.Escalation.UseLink(r.Context(), r.PathValue("token"))
+	var es *incident.ErrState
+	done := ""
+	switch {
+	case errors.As(err, &es):
+		// Someone resolved it first: say so instead of failing.
+		inc, err = s.Incidents.Get(r.Context(), lk.Incident)
+		done = "Nothing to do: the incident is already " + string(inc.State) + "."
+	case err == nil:
+		done = "Done: the incident is " + string(inc.State) + "."
+	}
+	if err != nil {
+		return linkError(err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return s.render(w, r, http.StatusOK, "oncall_link.html", verbOf(lk.Action)+" incident", map[string]any{
+		"Link": lk, "Incident": inc, "Verb": verbOf(lk.Action), "Done": done})
+}
+
+func verbOf(action string) string {
+	if action == escalate.ActionResolve {
+		return "Resolve"
+	}
+	return "Acknowledge"
+}
+
+// onCallNow is who is on call on every schedule, for the front page.
+func (s *Server) onCallNow(ctx context.Context) []oncall.Shift {
+	if s.OnCall == nil {
+		return nil
+	}
+	var out []oncall.Shift
+	for _, sc := range s.Config.Get().Schedules {
+		shs, err := s.OnCall.OnCall(ctx, sc.ID, s.Clock.Now())
+		if err != nil {
+			s.Log.Warn("who is on call", "schedule", sc.ID, "err", err)
+			continue
+		}
+		out = append(out, shs...)
+	}
+	return out
+}
+
+func (s *Server) schedulesPage(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, r, http.StatusOK, "oncall_schedules.html", "On call", map[string]any{
+		"Schedules": s.Config.Get().Schedules, "Now": s.onCallNow(r.Context())})
+}
+
+type dayRow struct {
+	Day    string
+	Shifts []shiftRow
+}
+
+type shiftRow struct {
+	User, Layer, From, To string
+	Override              bool
+}
+
+func (s *Server) schedulePage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderSchedule(w, r, http.StatusOK, "")
+}
+
+func (s *Server) renderSchedule(w http.ResponseWriter, r *http.Request, status int, problem string) error {
+	sc, err := s.OnCall.Schedule(r.PathValue("id"))
+	if err != nil {
+		return oncallError(err)
+	}
+	loc := sc.Location()
+	now := s.Clock.Now()
+	lt := now.In(loc)
+	from := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	to := time.Date(lt.Year(), lt.Month(), lt.Day()+14, 0, 0, 0, 0, loc)
+	shs, err := s.OnCall.Shifts(r.Context(), sc.ID, from, to)
+	if err != nil {
+		return err
+	}
+	cfg := s.Config.Get()
+	name := func(id string) string {
+		if u := cfg.User(id); u != nil {
+			return u.Name
+		}
+		return id
+	}
+	var days []dayRow
+	for d := from; d.Before(to); d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc) {
+		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
+		row := dayRow{Day: d.Format("Mon 2 Jan")}
+		for _, sh := range shs {
+			if sh.End.After(d) && sh.Start.Before(next) {
+				a, b := sh.Start, sh.End
+				if a.Before(d) {
+					a = d
+				}
+				if b.After(next) {
+					b = next
+				}
+				end := b.In(loc).Format("15:04")
+				if b.Equal(next) {
+					end = "24:00"
+				}
+				row.Shifts = append(row.Shifts, shiftRow{User: name(sh.UserID), Layer: sh.Layer, From: a.In(loc).Format("15:04"), To: end, Override: sh.OverrideID != 0})
+			}
+		}
+		days = append(days, row)
+	}
+	ovs, err := s.OnCall.Overrides(r.Context(), sc.ID, now, now.Add(400*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, "oncall_schedule.html", sc.Name, map[string]any{
+		"Schedule": sc, "Zone": loc.String(), "Days": days, "Overrides": ovs, "Users": cfg.Users, "Problem": problem,
+		"Now": s.onCallNowFor(r.Context(), sc.ID), "Local": func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 15:04") }})
+}
+
+func (s *Server) onCallNowFor(ctx context.Context, id string) []oncall.Shift {
+	shs, _ := s.OnCall.OnCall(ctx, id, s.Clock.Now())
+	return shs
+}
+
+// createOverrideForm takes local times in the schedule's time zone, as people think of cover.
+func (s *Server) createOverrideForm(w http.ResponseWriter, r *http.Request) error {
+	sc, err := s.OnCall.Schedule(r.PathValue("id"))
+	if err != nil {
+		return oncallError(err)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return errorf(http.StatusBadRequest, "bad form: %v", err)
+	}
+	parse := func(name string) (time.Time, error) {
+		v := r.PostForm.Get(name)
+		t, err := time.ParseInLocation("2006-01-02T15:04", v, sc.Location())
+		if err != nil {
+			return t, fmt.Errorf("%s: %q is not a date and time (YYYY-MM-DDTHH:MM)", name, v)
+		}
+		return t, nil
+	}
+	start, err1 := parse("start")
+	end, err2 := parse("end")
+	if err := errors.Join(err1, err2); err != nil {
+		return s.renderSchedule(w, r, http.StatusBadRequest, err.Error())
+	}
+	_, err = s.OnCall.AddOverride(r.Context(), oncall.Override{ScheduleID: sc.ID, UserID: r.PostForm.Get("user_id"),
+		Start: start, End: end, CreatedBy: actor(r, "web").Name})
+	var ie *oncall.InputError
+	if errors.As(err, &ie) {
+		return s.renderSchedule(w, r, http.StatusBadRequest, ie.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/schedules/"+sc.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) deleteOverrideForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := overrideID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.OnCall.DeleteOverride(r.Context(), r.PathValue("id"), id); err != nil {
+		return oncallError(err)
+	}
+	http.Redirect(w, r, "/schedules/"+r.PathValue("id"), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) oncallReport(w http.ResponseWriter, r *http.Request) error {
+	now := s.Clock.Now()
+	from, err := instant(r, "from", now.Add(-30*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	to, err := instant(r, "to", now)
+	if err != nil {
+		return err
+	}
+	if !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		return errorf(http.StatusBadRequest, "from..to must be a period of up to a year, from before to")
+	}
+	rep, err := s.Escalation.LoadReport(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
 	return nil
 }

@@ -23,7 +23,9 @@ import (
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -39,6 +41,8 @@ type Server struct {
 	Version   string
 
 	// on-call (schedules, escalation, notifications)
+	OnCall     *oncall.Service
+	Escalation *escalate.Engine
 
 	// monitors (probes, heartbeats)
 
