@@ -16,7 +16,9 @@ import (
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -63,6 +65,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Log: log, Clock: clk, Version: version}
 
 	// on-call (schedules, escalation, notifications)
+	srv.OnCall = oncall.New(db, live, clk)
+	srv.Escalation = escalate.New(db, live, incidents, srv.OnCall, runner, clk, log)
+	srv.Escalation.BaseURL = "http://" + addr
+	defer srv.Escalation.Wait()
 
 	// monitors (probes, heartbeats)
 
