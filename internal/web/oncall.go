@@ -108,7 +108,10 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, shs...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"oncall": out, "at": at})
+	writeJSON(w, http.StatusOK, struct {
+		OnCall []oncall.Shift `json:"oncall"`
+		At     time.Time      `json:"at"`
+	}{out, at})
 	return nil
 }
 
@@ -194,9 +197,9 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) error {
 }
 
 type overrideRequest struct {
-	UserID string    `json:"user_id"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
+	UserID string `json:"user_id"`
+	Start  string `json:"start"`
+	End    string `json:"end"`
 }
 
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
@@ -204,8 +207,19 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &req); err != nil {
 		return err
 	}
+	var times [2]time.Time
+	for i, f := range []struct{ name, v string }{{"start", req.Start}, {"end", req.End}} {
+		if f.v == "" {
+			return errorf(http.StatusBadRequest, "%s is required (an RFC 3339 instant such as 2026-03-31T12:00:00Z)", f.name)
+		}
+		t, err := time.Parse(time.RFC3339, f.v)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "%s: %q is not an RFC 3339 instant such as 2026-03-31T12:00:00Z", f.name, f.v)
+		}
+		times[i] = t
+	}
 	o, err := s.OnCall.AddOverride(r.Context(), oncall.Override{ScheduleID: r.PathValue("id"), UserID: req.UserID,
-		Start: req.Start, End: req.End, CreatedBy: actor(r, "api").Name})
+		Start: times[0], End: times[1], CreatedBy: actor(r, "api").Name})
 	if err != nil {
 		return oncallError(err)
 	}
