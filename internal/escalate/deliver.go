@@ -19,13 +19,16 @@ import (
 
 // deliverNow sends a job right after the commit that queued it. On failure the job's timer is
 // brought forward to the first retry; on a crash the timer fires after directGrace.
-func (e *Engine) deliverNow(j job) {
+//
+// inc is the incident as committed with the job: the job's key was made in that transaction,
+// so nothing can have been delivered under it yet and neither needs reading back.
+func (e *Engine) deliverNow(j job, inc incident.Incident) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 		defer cancel()
-		if err := e.deliver(ctx, j, 1); err != nil {
+		if err := e.send(ctx, j, inc, 1); err != nil {
 			retry := timers.Backoff(1)
 			payload, _ := json.Marshal(j)
 			if terr := e.db.Tx(ctx, func(tx *store.Tx) error {
@@ -52,7 +55,6 @@ func (e *Engine) runNotify(ctx context.Context, t timers.Timer) error {
 // working hours, or is folded into a bundle by the rate limit. It records the outcome on the
 // timeline. A non-nil error means "try again".
 func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
-	cfg := e.cfg.Get()
 	inc, err := e.incidents.Get(ctx, j.Incident)
 	if errors.Is(err, incident.ErrNotFound) {
 		return nil
@@ -71,6 +73,12 @@ func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	return e.send(ctx, j, inc, attempt)
+}
+
+// send delivers a job known to be needed and not yet delivered.
+func (e *Engine) send(ctx context.Context, j job, inc incident.Incident, attempt int) error {
+	cfg := e.cfg.Get()
 	u := cfg.User(j.User)
 	method := contactMethod(u, j.Method)
 	if method == nil {
@@ -118,21 +126,82 @@ func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
 	return sendErr
 }
 
-// record writes the outcome of a job, its timeline event, and drops its timer, in one
-// transaction. The delivery row is the idempotency record.
+// record writes the outcome of a job, its timeline event, and drops its timer. The delivery row
+// is the idempotency record. Outcomes are group-committed: at a thousand pages a second one
+// transaction per page would queue behind the single writer and slow the alerts themselves.
 func (e *Engine) record(ctx context.Context, j job, state, event string, at time.Time, data map[string]any) error {
-	return e.db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO notify_deliveries (key, incident_id, round, user_id, method, state, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, at = excluded.at`,
-			j.key(), j.Incident, j.Round, j.User, j.Method, state, at.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if err := e.incidents.Append(ctx, tx, j.Incident, event, at, engineActor, data); err != nil {
-			return err
-		}
-		return e.runner.Cancel(ctx, tx, kindNotify, j.timerKey())
+	e.outOnce.Do(func() {
+		e.out = make(chan *outcome, 4096)
+		go e.writeOutcomes()
 	})
+	o := &outcome{j: j, state: state, event: event, at: at, data: data, done: make(chan error, 1)}
+	select {
+	case e.out <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type outcome struct {
+	j            job
+	state, event string
+	at           time.Time
+	data         map[string]any
+	done         chan error
+}
+
+func (e *Engine) writeOutcomes() {
+	ctx := context.Background()
+	for o := range e.out {
+		batch := []*outcome{o}
+	gather:
+		for len(batch) < 500 {
+			select {
+			case o := <-e.out:
+				batch = append(batch, o)
+			default:
+				break gather
+			}
+		}
+		err := e.db.Tx(ctx, func(tx *store.Tx) error {
+			for _, o := range batch {
+				if err := e.writeOutcome(ctx, tx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && len(batch) > 1 {
+			// One bad outcome must not sink the others: write them one by one.
+			for _, o := range batch {
+				o.done <- e.db.Tx(ctx, func(tx *store.Tx) error { return e.writeOutcome(ctx, tx, o) })
+			}
+			continue
+		}
+		for _, o := range batch {
+			o.done <- err
+		}
+	}
+}
+
+func (e *Engine) writeOutcome(ctx context.Context, tx *store.Tx, o *outcome) error {
+	j := o.j
+	_, err := tx.Exec(ctx, `INSERT INTO notify_deliveries (key, incident_id, round, user_id, method, state, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, at = excluded.at`,
+		j.key(), j.Incident, j.Round, j.User, j.Method, o.state, o.at.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if err := e.incidents.Append(ctx, tx, j.Incident, o.event, o.at, engineActor, o.data); err != nil {
+		return err
+	}
+	return e.runner.Cancel(ctx, tx, kindNotify, j.timerKey())
 }
 
 // defer_ moves a low-urgency notification to the start of the next working hours.

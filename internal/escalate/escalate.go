@@ -101,6 +101,8 @@ type Engine struct {
 	links   links
 	limiter limiter
 	wg      sync.WaitGroup
+	outOnce sync.Once
+	out     chan *outcome
 }
 
 // New wires the engine: it hooks incident changes and handles its timer kinds.
@@ -320,7 +322,7 @@ func (e *Engine) queueUser(ctx context.Context, tx *store.Tx, cfg *config.Config
 		due := now.Add(r.after)
 		if r.after == 0 {
 			due = now.Add(directGrace)
-			tx.AfterCommit(func() { e.deliverNow(j) })
+			tx.AfterCommit(func() { e.deliverNow(j, inc) })
 		}
 		if err := e.runner.Set(ctx, tx, kindNotify, j.timerKey(), due, string(payload)); err != nil {
 			return err

@@ -411,3 +411,18 @@ func TestEscalateAndReassignAPI(t *testing.T) {
 		t.Fatalf("report: %d %s", status, b)
 	}
 }
+
+func TestFrontPageShowsWhoIsOnCall(t *testing.T) {
+	env := startOnCall(t, storetest.SQLite(t, oncallSchemas), clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC)))
+	req, _ := http.NewRequest("GET", env.url+"/", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: env.viewer})
+	resp, err := env.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `<strong>On call now:</strong>`) || !strings.Contains(string(b), `<a href="/schedules/ops">ops</a> alice`) {
+		t.Fatalf("front page: %d\n%s", resp.StatusCode, b)
+	}
+}
