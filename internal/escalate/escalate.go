@@ -166,8 +166,8 @@ func (j job) key() string {
 }
 
 func incidentPrefix(id int64) string { return fmt.Sprintf("inc:%d:", id) }
-func (j job) timerKey() string      { return incidentPrefix(j.Incident) + j.key() }
-func escalateKey(id int64) string   { return fmt.Sprintf("inc:%d", id) }
+func (j job) timerKey() string       { return incidentPrefix(j.Incident) + j.key() }
+func escalateKey(id int64) string    { return fmt.Sprintf("inc:%d", id) }
 
 type stepPayload struct {
 	Incident int64 `json:"incident"`
