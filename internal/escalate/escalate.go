@@ -103,6 +103,9 @@ type Engine struct {
 	wg      sync.WaitGroup
 	outOnce sync.Once
 	out     chan *outcome
+	// crashAfterCommit makes the engine skip the delivery it starts after a commit, as if the
+	// process died right then (tests of the timer fallback).
+	crashAfterCommit bool
 }
 
 // New wires the engine: it hooks incident changes and handles its timer kinds.
@@ -322,7 +325,9 @@ func (e *Engine) queueUser(ctx context.Context, tx *store.Tx, cfg *config.Config
 		due := now.Add(r.after)
 		if r.after == 0 {
 			due = now.Add(directGrace)
-			tx.AfterCommit(func() { e.deliverNow(j, inc) })
+			if !e.crashAfterCommit {
+				tx.AfterCommit(func() { e.deliverNow(j, inc) })
+			}
 		}
 		if err := e.runner.Set(ctx, tx, kindNotify, j.timerKey(), due, string(payload)); err != nil {
 			return err

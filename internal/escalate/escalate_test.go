@@ -493,3 +493,41 @@ func TestLinks(t *testing.T) {
 		t.Errorf("expired link: err = %v", err)
 	}
 }
+
+// TestCrashAfterCommitLosesNoPage: the process dies between the commit and the delivery; the
+// durable timer delivers the page once, after the grace period.
+func TestCrashAfterCommitLosesNoPage(t *testing.T) {
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db, referenceConfig(t, 1, ""), start)
+		rec := &flaky{}
+		h.engine.Channel = func(*config.Config, string) notify.Notifier { return rec }
+		h.engine.crashAfterCommit = true
+		inc := h.open("nobody was there to send it")
+		h.settle()
+		if n := len(rec.messages()); n != 0 {
+			t.Fatalf("%d pages sent by a crashed process", n)
+		}
+		h.advance(directGrace)
+		storetest.Eventually(t, 5*time.Second, "the page from the timer", func() bool { return len(rec.messages()) == 1 })
+		h.advance(5 * time.Minute)
+		if got := rec.messages(); len(got) != 1 || got[0].IncidentID != inc.ID {
+			t.Fatalf("pages %+v, want exactly one", got)
+		}
+	})
+}
+
+func FuzzVerifyLink(f *testing.F) {
+	db := storetest.SQLite(f, schemas)
+	l := &links{db: db}
+	good, _ := l.sign(context.Background(), Link{Incident: 7, User: "alice", Action: ActionAcknowledge, Expires: start.Add(time.Hour)})
+	f.Add(good)
+	f.Add("")
+	f.Add(".")
+	f.Add("YWNrLjcuMTc3NDg1NTgwMC5hbGljZQ.xxxx")
+	f.Fuzz(func(t *testing.T, token string) {
+		lk, err := l.verify(context.Background(), token, start)
+		if err == nil && token != good {
+			t.Fatalf("a forged token %q was accepted as %+v", token, lk)
+		}
+	})
+}
