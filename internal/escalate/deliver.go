@@ -23,9 +23,9 @@ import (
 // inc is the incident as committed with the job: the job's key was made in that transaction,
 // so nothing can have been delivered under it yet and neither needs reading back.
 func (e *Engine) deliverNow(j job, inc incident.Incident) {
-	e.wg.Add(1)
+	e.inflight.add(1)
 	go func() {
-		defer e.wg.Done()
+		defer e.inflight.add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 		defer cancel()
 		if err := e.send(ctx, j, inc, 1); err != nil {

@@ -98,11 +98,11 @@ type Engine struct {
 	// BaseURL is used in links when the config sets no server.base_url.
 	BaseURL string
 
-	links   links
-	limiter limiter
-	wg      sync.WaitGroup
-	outOnce sync.Once
-	out     chan *outcome
+	links    links
+	limiter  limiter
+	inflight inflight
+	outOnce  sync.Once
+	out      chan *outcome
 	// crashAfterCommit makes the engine skip the delivery it starts after a commit, as if the
 	// process died right then (tests of the timer fallback).
 	crashAfterCommit bool
@@ -122,7 +122,35 @@ func New(db *store.DB, cfg *config.Live, incidents *incident.Service, oc *oncall
 }
 
 // Wait blocks until deliveries started directly after a commit have finished.
-func (e *Engine) Wait() { e.wg.Wait() }
+func (e *Engine) Wait() { e.inflight.wait() }
+
+// inflight counts deliveries started after commits. Unlike a WaitGroup it may be waited on
+// while new deliveries start, which is what a test or a shutdown does.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	zero *sync.Cond
+}
+
+func (f *inflight) add(d int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n += d
+	if f.n == 0 && f.zero != nil {
+		f.zero.Broadcast()
+	}
+}
+
+func (f *inflight) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.zero == nil {
+		f.zero = sync.NewCond(&f.mu)
+	}
+	for f.n > 0 {
+		f.zero.Wait()
+	}
+}
 
 // Channels returns the standard channel set, reading the config in force at each page.
 func Channels(c *http.Client) func(cfg *config.Config, typ string) notify.Notifier {
