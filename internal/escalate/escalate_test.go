@@ -531,3 +531,41 @@ func FuzzVerifyLink(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadReportCountsOffHoursWork(t *testing.T) {
+	db := storetest.SQLite(t, schemas)
+	night := time.Date(2026, 3, 31, 1, 0, 0, 0, time.UTC) // Tuesday 03:00 in Paris
+	h := newHarness(t, db, referenceConfig(t, 1, ""), night)
+	h.engine.Channel = func(*config.Config, string) notify.Notifier { return &flaky{} }
+	ctx := context.Background()
+	handle := func(ackAfter, resolveAfter time.Duration) {
+		inc := h.open("work")
+		h.settle()
+		h.clock.Advance(ackAfter)
+		tok, _ := h.engine.SignLink(ctx, Link{Incident: inc.ID, User: "alice", Action: ActionAcknowledge, Expires: h.clock.Now().Add(time.Hour)})
+		if _, _, err := h.engine.UseLink(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(resolveAfter)
+		if _, err := h.incidents.Resolve(ctx, inc.ID, incident.Actor{Name: "user:alice", Source: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handle(10*time.Minute, 5*time.Hour) // acknowledged 03:10, resolved 08:10 Paris
+	h.clock.Set(time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC))
+	handle(5*time.Minute, time.Hour) // Wednesday noon in Paris
+	rep, err := h.engine.LoadReport(ctx, time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alice *Load
+	for i := range rep.Users {
+		if rep.Users[i].UserID == "alice" {
+			alice = &rep.Users[i]
+		}
+	}
+	want := Load{UserID: "alice", Name: "Alice", OnCallHours: 65, Pages: 2, OffHoursPages: 1, Incidents: 2, WorkHours: 6, OffHoursWork: 5, DaysOwed: 1}
+	if alice == nil || *alice != want {
+		t.Fatalf("alice's load = %+v\nwant %+v", alice, want)
+	}
+}
