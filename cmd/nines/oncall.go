@@ -9,25 +9,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nines-dev/nines/internal/oncall"
 )
-
-type shiftJSON struct {
-	UserID     string    `json:"user_id"`
-	ScheduleID string    `json:"schedule_id"`
-	Layer      string    `json:"layer"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	OverrideID int64     `json:"override_id,omitempty"`
-}
-
-type overrideJSON struct {
-	ID         int64     `json:"id"`
-	ScheduleID string    `json:"schedule_id"`
-	UserID     string    `json:"user_id"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	CreatedBy  string    `json:"created_by"`
-}
 
 func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "override" {
@@ -61,7 +45,7 @@ func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		q.Set("at", t.Format(time.RFC3339))
 	}
 	var out struct {
-		OnCall []shiftJSON `json:"oncall"`
+		OnCall []oncall.Shift `json:"oncall"`
 		At     time.Time   `json:"at"`
 	}
 	if err := c.do(ctx, "GET", "/api/v1/oncall?"+q.Encode(), nil, &out); err != nil {
@@ -115,7 +99,7 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		var o overrideJSON
+		var o oncall.Override
 		if err := c.do(ctx, "POST", base, map[string]any{"user_id": *user, "start": s, "end": e}, &o); err != nil {
 			return err
 		}
@@ -125,7 +109,7 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "override %d: %s covers %s from %s to %s\n", o.ID, o.UserID, o.ScheduleID, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
 	case "list":
 		var out struct {
-			Overrides []overrideJSON `json:"overrides"`
+			Overrides []oncall.Override `json:"overrides"`
 		}
 		if err := c.do(ctx, "GET", base, nil, &out); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,40 +25,19 @@ import (
 
 var schemas = []store.Schema{store.OwnSchema, incident.Schema, timers.Schema, oncall.Schema, Schema}
 
-// referenceConfig is the issue's reference config with the SMTP port of the test server.
+// referenceConfig is the reference config of docs/oncall (config/testdata), with extra
+// documents, pointed at the test's SMTP port.
 func referenceConfig(t testing.TB, port int, extra string) *config.Config {
 	t.Helper()
-	y := fmt.Sprintf(`
-users:
-  - {id: alice, name: Alice, time_zone: Europe/Paris, contact_methods: [{type: email, address: alice@example.com}]}
-  - {id: bob, name: Bob, time_zone: Europe/Paris, contact_methods: [{type: email, address: bob@example.com}]}
-  - {id: carol, name: Carol, time_zone: America/New_York, contact_methods: [{type: email, address: carol@example.com}]}
-schedules:
-  - id: ops
-    time_zone: Europe/Paris
-    layers:
-      - name: primary
-        rotation: {length: 1w, handoff: "2026-01-05T09:00"}
-        users: [alice, bob, carol]
-escalation_policies:
-  - id: ops-policy
-    repeat: 1
-    steps:
-      - escalate_after: 10m
-        targets: [{schedule: ops}]
-      - escalate_after: 10m
-        targets: [{user: carol}]
-services:
-  - {id: checkout, name: Checkout, escalation_policy: ops-policy, integrations: [{type: events_v2, key: 0123456789abcdef0123456789abcdef}]}
-notifications:
-  email:
-    smtp: {host: 127.0.0.1, port: %d, from: nines@example.com, tls: none}
-server: {base_url: "http://nines.test"}
-%s`, port, extra)
-	c, err := config.Parse("nines.yaml", []byte(y))
+	ref, err := os.ReadFile("../config/testdata/oncall_reference.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, err := config.Parse("nines.yaml", append(ref, "\n---\nserver: {base_url: \"http://nines.test\"}\n"+extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Notifications.Email.SMTP.Port = port
 	return c
 }
 

@@ -40,35 +40,11 @@ type oncallEnv struct {
 func startOnCall(t *testing.T, db *store.DB, clk clock.Clock) *oncallEnv {
 	t.Helper()
 	smtp := notifytest.StartSMTP(t, "none")
-	ref, err := config.Parse("nines.yaml", []byte(fmt.Sprintf(`
-users:
-  - {id: alice, name: Alice, time_zone: Europe/Paris, contact_methods: [{type: email, address: alice@example.com}]}
-  - {id: bob, name: Bob, time_zone: Europe/Paris, contact_methods: [{type: email, address: bob@example.com}]}
-  - {id: carol, name: Carol, time_zone: America/New_York, contact_methods: [{type: email, address: carol@example.com}]}
-schedules:
-  - id: ops
-    time_zone: Europe/Paris
-    layers:
-      - name: primary
-        rotation: {length: 1w, handoff: "2026-01-05T09:00"}
-        users: [alice, bob, carol]
-escalation_policies:
-  - id: ops-policy
-    repeat: 1
-    steps:
-      - escalate_after: 10m
-        targets: [{schedule: ops}]
-      - escalate_after: 10m
-        targets: [{user: carol}]
-services:
-  - {id: checkout, name: Checkout, escalation_policy: ops-policy, integrations: [{type: events_v2, key: 0123456789abcdef0123456789abcdef}]}
-notifications:
-  email:
-    smtp: {host: 127.0.0.1, port: %d, from: nines@example.com, tls: none}
-`, smtp.Port())))
+	ref, err := config.Load("../config/testdata/oncall_reference.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref.Notifications.Email.SMTP.Port = smtp.Port()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	live := config.NewLive(ref)
 	incs := incident.New(db, clk)
