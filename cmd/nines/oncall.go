@@ -46,7 +46,7 @@ func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var out struct {
 		OnCall []oncall.Shift `json:"oncall"`
-		At     time.Time   `json:"at"`
+		At     time.Time      `json:"at"`
 	}
 	if err := c.do(ctx, "GET", "/api/v1/oncall?"+q.Encode(), nil, &out); err != nil {
 		return err
