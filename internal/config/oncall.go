@@ -152,7 +152,10 @@ func (l *RotationLength) UnmarshalYAML(n *yaml.Node) error {
 		if i == 0 || i == len(s) {
 			return fmt.Errorf("rotation length %q: want whole hours, days or weeks, e.g. 12h, 1d, 1w", orig)
 		}
-		v, _ := strconv.Atoi(s[:i])
+		v, err := strconv.Atoi(s[:i])
+		if err != nil || v > 10000 {
+			return fmt.Errorf("rotation length %q: too long; at most a year (52w)", orig)
+		}
 		switch s[i] {
 		case 'h':
 			out.Hours += v
@@ -164,6 +167,9 @@ func (l *RotationLength) UnmarshalYAML(n *yaml.Node) error {
 			return fmt.Errorf("rotation length %q: unit %q: use h, d or w", orig, s[i:i+1])
 		}
 		s = s[i+1:]
+	}
+	if out.Days*24+out.Hours > 366*24 {
+		return fmt.Errorf("rotation length %q: too long; at most a year (52w)", orig)
 	}
 	if out.Days == 0 && out.Hours == 0 {
 		return fmt.Errorf("rotation length %q: must be at least 1h", orig)

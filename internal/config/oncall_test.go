@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -135,4 +136,32 @@ func TestWorkingHoursPastMidnight(t *testing.T) {
 	if got := w.Next(mon.Add(30*time.Hour), time.UTC); !got.Equal(mon.Add(7*24*time.Hour + 22*time.Hour)) {
 		t.Errorf("Next from tuesday 06:00 = %v, want next monday 22:00", got)
 	}
+}
+
+// FuzzOnCallScalars feeds the on-call scalar forms (rotation length, local time, time of day,
+// days) through the whole parser: a bad value must be an error at its position, never a panic.
+func FuzzOnCallScalars(f *testing.F) {
+	f.Add("1w", "2026-01-05T09:00", "09:00", "18:00", "weekdays")
+	f.Add("12h", "2026-03-29T02:30", "22:00", "06:00", "mon")
+	f.Add("0d", "2026-13-01T00:00", "24:00", "-1:00", "funday")
+	f.Add("99999999999999999999w", "2026-01-05T09:00", "09:00", "18:00", "sun")
+	f.Fuzz(func(t *testing.T, length, handoff, start, end, day string) {
+		y := fmt.Sprintf("users: [{id: a}]\nschedules:\n  - id: s\n    layers:\n      - {rotation: {length: %q, handoff: %q}, users: [a], restrictions: [{days: [%q], start: %q, end: %q}]}\n",
+			length, handoff, day, start, end)
+		c, err := Parse("f.yaml", []byte(y))
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.yaml:") {
+				t.Fatalf("error without a position: %v", err)
+			}
+			return
+		}
+		l := c.Schedule("s").Layers[0]
+		if l.Rotation.Length.Approx() < time.Hour {
+			t.Fatalf("accepted a rotation shorter than an hour: %q", length)
+		}
+		r := l.Restrictions[0]
+		if r.Start.Minutes < 0 || r.Start.Minutes > 1440 || r.End.Minutes < 0 || r.End.Minutes > 1440 || r.Start == r.End {
+			t.Fatalf("accepted restriction %q-%q as %+v-%+v", start, end, r.Start, r.End)
+		}
+	})
 }
