@@ -30,6 +30,7 @@ func (e *Engine) deliverNow(j job, inc incident.Incident) {
 		defer cancel()
 		if err := e.send(ctx, j, inc, 1); err != nil {
 			retry := timers.Backoff(1)
+			j.Tried = 1
 			payload, _ := json.Marshal(j)
 			if terr := e.db.Tx(ctx, func(tx *store.Tx) error {
 				return e.runner.Set(ctx, tx, kindNotify, j.timerKey(), e.clock.Now().Add(retry), string(payload))
@@ -48,7 +49,7 @@ func (e *Engine) runNotify(ctx context.Context, t timers.Timer) error {
 		e.log.Error("notification timer with a bad payload; dropped", "key", t.Key, "err", err)
 		return nil
 	}
-	return e.deliver(ctx, j, t.Attempts+1)
+	return e.deliver(ctx, j, j.Tried+t.Attempts+1)
 }
 
 // deliver sends one job unless it was delivered already, is no longer needed, must wait for

@@ -189,6 +189,8 @@ type job struct {
 	Step     int    `json:"step"` // 0-based; -1 for a reassignment
 	User     string `json:"user"`
 	Method   string `json:"method"`
+	// Tried counts attempts made before the job's timer was last set (the direct attempt).
+	Tried int `json:"tried,omitempty"`
 }
 
 // key is the idempotency key of the job.

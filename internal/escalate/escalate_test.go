@@ -393,8 +393,17 @@ func TestRetriesUseTheSameIdempotencyKey(t *testing.T) {
 		if len(got) != 1 || got[0].Key != fmt.Sprintf("inc%d-r0-s0-alice-email", inc.ID) {
 			t.Fatalf("messages %+v", got)
 		}
-		if n := len(h.events(inc.ID, EventFailed)); n != 3 {
-			t.Errorf("%d failures on the timeline, want 3", n)
+		failed := h.events(inc.ID, EventFailed)
+		if len(failed) != 3 {
+			t.Fatalf("%d failures on the timeline, want 3", len(failed))
+		}
+		for i, f := range failed {
+			if f["attempt"] != float64(i+1) {
+				t.Errorf("failure %d is recorded as attempt %v", i+1, f["attempt"])
+			}
+		}
+		if sent := h.events(inc.ID, EventSent); len(sent) != 1 || sent[0]["attempt"] != float64(4) {
+			t.Errorf("sent = %v, want one, on attempt 4", sent)
 		}
 	})
 }
