@@ -558,3 +558,34 @@ func TestLoadReportCountsOffHoursWork(t *testing.T) {
 		t.Fatalf("alice's load = %+v\nwant %+v", alice, want)
 	}
 }
+
+func TestStepTargetsTeamsLayersAndUsersOnce(t *testing.T) {
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		extra := `---
+teams: [{id: leads, members: [carol]}]
+schedules:
+  - id: two
+    time_zone: Europe/Paris
+    layers:
+      - {name: secondary, rotation: {length: 1w, handoff: "2026-01-05T09:00"}, users: [bob]}
+      - {name: primary, rotation: {length: 1w, handoff: "2026-01-05T09:00"}, users: [alice]}
+escalation_policies:
+  - id: wide
+    steps: [{escalate_after: 1h, targets: [{schedule: two, layers: [secondary]}, {team: leads}, {user: carol}, {schedule: two}]}]
+services:
+  - {id: wide, escalation_policy: wide}
+`
+		h := newHarness(t, db, referenceConfig(t, 1, extra), start)
+		rec := &flaky{}
+		h.engine.Channel = func(*config.Config, string) notify.Notifier { return rec }
+		inc := h.openWith("everyone", "wide", "critical", "high")
+		h.settle()
+		steps := h.events(inc.ID, EventStep)
+		if len(steps) != 1 || fmt.Sprint(steps[0]["users"]) != "[bob carol alice]" {
+			t.Fatalf("step = %v; want bob (the secondary layer, though primary is above it), carol (team and user, once) and alice (the schedule's final answer)", steps)
+		}
+		if n := len(rec.messages()); n != 3 {
+			t.Fatalf("%d pages, want 3", n)
+		}
+	})
+}
