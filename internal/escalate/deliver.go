@@ -107,6 +107,9 @@ func (e *Engine) send(ctx context.Context, j job, inc incident.Incident, attempt
 	if err != nil {
 		return err
 	}
+	if st, ok := e.stopped.get(j.Incident); ok && (st == incident.Resolved || j.Step >= 0) {
+		return nil // acknowledged or resolved since the snapshot this delivery started from
+	}
 	sendErr := ch.Notify(ctx, *method, msg)
 	done := e.clock.Now()
 	data := map[string]any{"user": j.User, "method": j.Method, "type": method.Type, "step": j.Step + 1, "round": j.Round + 1, "key": j.key(), "attempt": attempt}

@@ -103,6 +103,7 @@ type Engine struct {
 	inflight inflight
 	outOnce  sync.Once
 	out      chan *outcome
+	stopped  stoppedSet
 	// crashAfterCommit makes the engine skip the delivery it starts after a commit, as if the
 	// process died right then (tests of the timer fallback).
 	crashAfterCommit bool
@@ -123,6 +124,41 @@ func New(db *store.DB, cfg *config.Live, incidents *incident.Service, oc *oncall
 
 // Wait blocks until deliveries started directly after a commit have finished.
 func (e *Engine) Wait() { e.inflight.wait() }
+
+// stoppedSet remembers incidents acknowledged or resolved in the last minutes, so a delivery
+// started from a snapshot taken just before does not page after the fact.
+type stoppedSet struct {
+	mu sync.Mutex
+	m  map[int64]stoppedAt
+}
+
+type stoppedAt struct {
+	state incident.State
+	at    time.Time
+}
+
+func (s *stoppedSet) mark(id int64, st incident.State, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[int64]stoppedAt{}
+	}
+	if len(s.m) > 10000 {
+		for k, v := range s.m {
+			if now.Sub(v.at) > 10*time.Minute {
+				delete(s.m, k)
+			}
+		}
+	}
+	s.m[id] = stoppedAt{st, now}
+}
+
+func (s *stoppedSet) get(id int64) (incident.State, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[id]
+	return v.state, ok
+}
 
 // inflight counts deliveries started after commits. Unlike a WaitGroup it may be waited on
 // while new deliveries start, which is what a test or a shutdown does.
@@ -232,6 +268,7 @@ func (e *Engine) onChange(ctx context.Context, tx *store.Tx, ch incident.Change)
 		if err := e.stop(ctx, tx, inc.ID); err != nil {
 			return err
 		}
+		tx.AfterCommit(func() { e.stopped.mark(inc.ID, inc.State, e.clock.Now()) })
 		if ch.From == incident.Triggered {
 			return e.incidents.Append(ctx, tx, inc.ID, EventStopped, inc.UpdatedAt, engineActor,
 				map[string]string{"reason": string(inc.State)})

@@ -589,3 +589,28 @@ services:
 		}
 	})
 }
+
+// TestNoPageAfterAcknowledgeFromAStaleSnapshot: a delivery that started from the incident as
+// committed must not page once the incident has been acknowledged meanwhile.
+func TestNoPageAfterAcknowledgeFromAStaleSnapshot(t *testing.T) {
+	db := storetest.SQLite(t, schemas)
+	h := newHarness(t, db, referenceConfig(t, 1, ""), start)
+	rec := &flaky{}
+	h.engine.Channel = func(*config.Config, string) notify.Notifier { return rec }
+	h.engine.crashAfterCommit = true
+	inc := h.open("acknowledged in a hurry")
+	if _, err := h.incidents.Acknowledge(context.Background(), inc.ID, incident.Actor{Name: "user:alice", Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	j := job{Incident: inc.ID, User: "alice", Method: "email"}
+	if err := h.engine.send(context.Background(), j, inc, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.messages()); n != 0 {
+		t.Fatalf("%d pages sent for an acknowledged incident", n)
+	}
+	j.Step = -1 // a reassignment still pages
+	if err := h.engine.send(context.Background(), j, inc, 1); err != nil || len(rec.messages()) != 1 {
+		t.Fatalf("reassignment: %v, %d pages", err, len(rec.messages()))
+	}
+}
