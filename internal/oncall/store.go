@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
@@ -30,7 +31,22 @@ type Service struct {
 	db    *store.DB
 	cfg   *config.Live
 	clock clock.Clock
+
+	// current caches each schedule's current and future overrides for a second: every page
+	// asks who is on call now, and at a thousand pages a second the answer barely changes.
+	// Changes made through this Service show at once; those made on another node within
+	// cacheTTL.
+	mu      sync.Mutex
+	current map[string]cachedOverrides
 }
+
+type cachedOverrides struct {
+	fetched time.Time // wall clock, for the TTL
+	since   time.Time // the list holds every override ending after this instant
+	list    []Override
+}
+
+const cacheTTL = time.Second
 
 // New returns the on-call service.
 func New(db *store.DB, cfg *config.Live, c clock.Clock) *Service {
@@ -109,6 +125,7 @@ func (s *Service) AddOverride(ctx context.Context, o Override) (Override, error)
 		o.ID = id
 		return err
 	})
+	s.forget(o.ScheduleID)
 	return o, err
 }
 
@@ -118,6 +135,7 @@ func (s *Service) DeleteOverride(ctx context.Context, scheduleID string, id int6
 		return err
 	}
 	res, err := s.db.Exec(ctx, `DELETE FROM oncall_overrides WHERE schedule_id = ? AND id = ?`, scheduleID, id)
+	s.forget(scheduleID)
 	if err != nil {
 		return err
 	}
@@ -133,7 +151,7 @@ func (s *Service) OnCall(ctx context.Context, scheduleID string, t time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	ovs, err := s.Overrides(ctx, scheduleID, t, t.Add(time.Millisecond))
+	ovs, err := s.overridesAt(ctx, scheduleID, t)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +160,38 @@ func (s *Service) OnCall(ctx context.Context, scheduleID string, t time.Time) ([
 		out = []Shift{}
 	}
 	return out, nil
+}
+
+// overridesAt returns overrides that may cover t: from the cache when t is recent or future.
+func (s *Service) overridesAt(ctx context.Context, scheduleID string, t time.Time) ([]Override, error) {
+	s.mu.Lock()
+	c, ok := s.current[scheduleID]
+	s.mu.Unlock()
+	if ok && time.Since(c.fetched) < cacheTTL && !t.Before(c.since) {
+		return c.list, nil
+	}
+	since := s.clock.Now().Add(-time.Hour)
+	if t.Before(since) {
+		return s.Overrides(ctx, scheduleID, t, t.Add(time.Millisecond))
+	}
+	fetched := time.Now()
+	list, err := s.Overrides(ctx, scheduleID, since, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.current == nil {
+		s.current = map[string]cachedOverrides{}
+	}
+	s.current[scheduleID] = cachedOverrides{fetched: fetched, since: since, list: list}
+	s.mu.Unlock()
+	return list, nil
+}
+
+func (s *Service) forget(scheduleID string) {
+	s.mu.Lock()
+	delete(s.current, scheduleID)
+	s.mu.Unlock()
 }
 
 // Shifts returns the final shifts of a schedule over [from, to).
