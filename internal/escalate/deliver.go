@@ -89,7 +89,7 @@ func (e *Engine) send(ctx context.Context, j job, inc incident.Incident, attempt
 	if urgency(cfg, inc) == "low" {
 		hours, loc := workingHours(cfg, inc.ServiceID, u)
 		if !hours.Contains(now, loc) {
-			return e.defer_(ctx, j, inc, hours.Next(now, loc), now)
+			return e.postpone(ctx, j, inc, hours.Next(now, loc), now)
 		}
 	}
 	limitKey := j.User + "/" + j.Method
@@ -208,8 +208,8 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *store.Tx, o *outcome) err
 	return e.runner.Cancel(ctx, tx, kindNotify, j.timerKey())
 }
 
-// defer_ moves a low-urgency notification to the start of the next working hours.
-func (e *Engine) defer_(ctx context.Context, j job, inc incident.Incident, until, now time.Time) error {
+// postpone moves a low-urgency notification to the start of the next working hours.
+func (e *Engine) postpone(ctx context.Context, j job, inc incident.Incident, until, now time.Time) error {
 	payload, _ := json.Marshal(j)
 	return e.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := e.runner.Set(ctx, tx, kindNotify, j.timerKey(), until, string(payload)); err != nil {

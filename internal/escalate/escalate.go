@@ -483,11 +483,14 @@ func (e *Engine) EscalateNow(ctx context.Context, id int64, a incident.Actor) er
 	})
 }
 
+// ErrUnknownUser is returned for a reassignment to a user the config does not declare.
+var ErrUnknownUser = errors.New("unknown user")
+
 // Reassign stops the policy and pages userID instead.
 func (e *Engine) Reassign(ctx context.Context, id int64, userID string, a incident.Actor) error {
 	cfg := e.cfg.Get()
 	if cfg.User(userID) == nil {
-		return fmt.Errorf("user_id: unknown user %q", userID)
+		return fmt.Errorf("user_id: %w %q", ErrUnknownUser, userID)
 	}
 	return e.db.Tx(ctx, func(tx *store.Tx) error {
 		inc, err := e.incidents.GetTx(ctx, tx, id)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
@@ -346,7 +345,7 @@ func escalationError(err error) error {
 		return nil
 	case errors.Is(err, escalate.ErrNotTriggered):
 		return errorf(http.StatusConflict, "%v", err)
-	case strings.HasPrefix(err.Error(), "user_id:"):
+	case errors.Is(err, escalate.ErrUnknownUser):
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	return err
