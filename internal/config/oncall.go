@@ -613,6 +613,9 @@ func (c *Config) validateUser(errs *Errors, u *User) {
 		if m.ID == "" {
 			m.ID = m.Type
 		}
+		if m.ID != "" && !validID(m.ID) {
+			errs.add(m.At("id"), "user %s: contact method id %q: use letters, digits, '-', '_' and '.' only", u.ID, m.ID)
+		}
 		if methods[m.ID] != nil {
 			errs.add(m.Pos, "user %s: two contact methods are called %q; give them distinct ids", u.ID, m.ID)
 		}

@@ -229,9 +229,10 @@ type job struct {
 	Tried int `json:"tried,omitempty"`
 }
 
-// key is the idempotency key of the job.
+// key is the idempotency key of the job. ':' cannot occur in user or contact method ids, so
+// two jobs never share a key.
 func (j job) key() string {
-	return fmt.Sprintf("inc%d-r%d-s%d-%s-%s", j.Incident, j.Round, j.Step, j.User, j.Method)
+	return fmt.Sprintf("inc%d:r%d:s%d:%s:%s", j.Incident, j.Round, j.Step, j.User, j.Method)
 }
 
 func incidentPrefix(id int64) string { return fmt.Sprintf("inc:%d:", id) }

@@ -390,7 +390,7 @@ func TestRetriesUseTheSameIdempotencyKey(t *testing.T) {
 			h.advance(8 * time.Second)
 		}
 		got := rec.messages()
-		if len(got) != 1 || got[0].Key != fmt.Sprintf("inc%d-r0-s0-alice-email", inc.ID) {
+		if len(got) != 1 || got[0].Key != fmt.Sprintf("inc%d:r0:s0:alice:email", inc.ID) {
 			t.Fatalf("messages %+v", got)
 		}
 		failed := h.events(inc.ID, EventFailed)
@@ -426,9 +426,9 @@ func TestManualEscalationAndReassignment(t *testing.T) {
 		h.settle()
 		var to []string
 		for _, m := range rec.messages() {
-			to = append(to, m.Key[strings.Index(m.Key, "-s"):])
+			to = append(to, m.Key[strings.Index(m.Key, ":s"):])
 		}
-		if strings.Join(to, " ") != "-s0-alice-email -s1-carol-email -s-1-bob-email" {
+		if strings.Join(to, " ") != ":s0:alice:email :s1:carol:email :s-1:bob:email" {
 			t.Fatalf("pages %v; want alice, then carol by hand, then bob by reassignment", to)
 		}
 		h.advance(time.Hour)

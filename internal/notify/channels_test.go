@@ -18,7 +18,7 @@ import (
 	"github.com/nines-dev/nines/internal/notify/webhook"
 )
 
-var page = notify.Message{Key: "inc7-r0-s1-alice-x", IncidentID: 7, Title: "Checkout <down> & out", Service: "Checkout",
+var page = notify.Message{Key: "inc7:r0:s1:alice:x", IncidentID: 7, Title: "Checkout <down> & out", Service: "Checkout",
 	Severity: "critical", Urgency: "high", Step: 1, At: time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC),
 	URL: "http://nines.test/incidents/7", AckURL: "http://nines.test/a/ack", ResolveURL: "http://nines.test/a/res"}
 

@@ -146,11 +146,16 @@ func Compose(from, to string, m notify.Message) []byte {
 	return []byte(b.String())
 }
 
+// sanitizeID keeps a Message-ID an RFC 5322 dot-atom: the ':' separators of idempotency keys
+// become '+', which no id contains, so distinct keys stay distinct.
 func sanitizeID(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_':
 			return r
+		case r == ':':
+			return '+'
 		}
-		return '-'
+		return '='
 	}, s)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/nines-dev/nines/internal/notify/notifytest"
 )
 
-var msg = notify.Message{Key: "inc7-r0-s1-alice-email", IncidentID: 7, Title: "Checkout is down — 502 everywhere", Service: "Checkout",
+var msg = notify.Message{Key: "inc7:r0:s1:alice:email", IncidentID: 7, Title: "Checkout is down — 502 everywhere", Service: "Checkout",
 	Severity: "critical", Urgency: "high", Step: 1, At: time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC),
 	URL: "http://nines.test/incidents/7", AckURL: "http://nines.test/a/ack-token", ResolveURL: "http://nines.test/a/res-token"}
 
@@ -49,7 +49,7 @@ func TestEmailReachesARealSMTPServer(t *testing.T) {
 			if tc.auth && m.Auth != "nines" {
 				t.Errorf("not authenticated")
 			}
-			for _, want := range []string{"Message-ID: <inc7-r0-s1-alice-email@example.com>", "Subject: =?utf-8?q?", "http://nines.test/a/ack-token", "Content-Transfer-Encoding: quoted-printable", "\r\n\r\n"} {
+			for _, want := range []string{"Message-ID: <inc7+r0+s1+alice+email@example.com>", "Subject: =?utf-8?q?", "http://nines.test/a/ack-token", "Content-Transfer-Encoding: quoted-printable", "\r\n\r\n"} {
 				if !strings.Contains(m.Data, want) {
 					t.Errorf("message lacks %q:\n%s", want, m.Data)
 				}
