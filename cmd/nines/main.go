@@ -48,6 +48,9 @@ func commands() map[string]command {
 		// web accounts, status pages
 
 		// response (changes, postmortems, action items)
+		"declare":    {"declare an incident by hand", runDeclare},
+		"deploy":     {"record a deploy of a service (for pipelines)", runDeploy},
+		"postmortem": {"draft, show or add action items to an incident's postmortem", runPostmortem},
 	}
 }
 

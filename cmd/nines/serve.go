@@ -14,11 +14,14 @@ import (
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
+	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -68,6 +71,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv.OnCall = oncall.New(db, live, clk)
 	srv.Escalation = escalate.New(db, live, incidents, srv.OnCall, runner, clk, log)
 	srv.Escalation.BaseURL = "http://" + addr
+	srv.Commanders = srv.Escalation
 	defer srv.Escalation.Wait()
 
 	// monitors (probes, heartbeats)
@@ -77,6 +81,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// web accounts, status pages
 
 	// response (changes, postmortems, action items)
+	// Reminders to action item owners go on the incident timeline until the notification
+	// package wires its contact-method Reminder in here (postmortems.Reminder = ...).
+	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
+	srv.Changes = change.New(db, incidents, clk)
+	srv.Postmortems = postmortem.New(db, incidents, srv.Changes, live, runner, clk)
+	srv.Postmortems.IndexIncidents()
+	srv.Reports = report.New(incidents, pipeline, srv.Changes, live)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
+	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -37,6 +39,8 @@ func schemas() []store.Schema {
 		// web accounts, status pages
 
 		// response (changes, postmortems, action items)
+		change.Schema,
+		postmortem.Schema,
 	}
 }
 

@@ -87,6 +87,8 @@ type Alert struct {
 	AcknowledgedAt *time.Time      `json:"acknowledged_at,omitempty"`
 	ResolvedAt     *time.Time      `json:"resolved_at,omitempty"`
 	Details        json.RawMessage `json:"details"`
+	// Actionable is a responder's verdict, absent until given.
+	Actionable *bool `json:"actionable,omitempty"`
 }
 
 // Timeline event types written by this package.
@@ -261,7 +263,7 @@ func eventData(alertID int64, ev Event) map[string]any {
 // ForIncident lists the alerts of an incident, oldest first.
 func (p *Pipeline) ForIncident(ctx context.Context, incidentID int64) ([]Alert, error) {
 	rows, err := p.db.Query(ctx, `SELECT id, incident_id, service_id, dedup_key, state, severity, summary, source, integration, count,
-		first_seen, last_seen, acknowledged_at, resolved_at, details FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+		first_seen, last_seen, acknowledged_at, resolved_at, details, actionable FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -272,9 +274,14 @@ func (p *Pipeline) ForIncident(ctx context.Context, incidentID int64) ([]Alert, 
 		var first, last int64
 		var acked, resolved sql.NullInt64
 		var details string
+		var actionable *int64
 		if err := rows.Scan(&a.ID, &a.IncidentID, &a.ServiceID, &a.DedupKey, &a.State, &a.Severity, &a.Summary, &a.Source, &a.Integration,
-			&a.Count, &first, &last, &acked, &resolved, &details); err != nil {
+			&a.Count, &first, &last, &acked, &resolved, &details, &actionable); err != nil {
 			return nil, err
+		}
+		if actionable != nil {
+			v := *actionable == 1
+			a.Actionable = &v
 		}
 		a.FirstSeen, a.LastSeen = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
 		if acked.Valid {

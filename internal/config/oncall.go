@@ -589,7 +589,9 @@ func (c *Config) validateOnCall(errs *Errors) {
 		if s.EscalationPolicy != "" && policies[s.EscalationPolicy] == nil {
 			errs.add(s.At("escalation_policy"), "service %s: unknown escalation policy %q", s.ID, s.EscalationPolicy)
 		}
-		if s.Team != "" && teams[s.Team] == nil {
+		// A config without teams may use team as a plain label; once teams are declared, a
+		// service's team must be one of them, so a typo cannot orphan a service.
+		if s.Team != "" && len(c.Teams) > 0 && teams[s.Team] == nil {
 			errs.add(s.At("team"), "service %s: unknown team %q", s.ID, s.Team)
 		}
 		if s.SupportHours != nil {

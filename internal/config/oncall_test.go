@@ -52,8 +52,8 @@ notifications:
 	}{
 		{"a service naming an unknown policy is refused",
 			"services: [{id: s, escalation_policy: nope}]\n", "n.yaml:7:39: service s: unknown escalation policy \"nope\""},
-		{"a service naming an unknown team is refused",
-			"services: [{id: s, team: nope}]\n", "unknown team \"nope\""},
+		{"a service naming an undeclared team is refused once teams are declared",
+			"teams: [{id: payments}]\nservices: [{id: s, team: nope}]\n", "unknown team \"nope\""},
 		{"an unknown time zone is refused",
 			"schedules: [{id: x, time_zone: Mars/Olympus, layers: [{rotation: {length: 1w, handoff: '2026-01-05T09:00'}, users: [alice]}]}]\n", "unknown time zone \"Mars/Olympus\""},
 		{"a rotation length with minutes is refused",

@@ -529,3 +529,28 @@ func (e *Engine) nextRound(ctx context.Context, tx *store.Tx, id int64) (int, er
 	}
 	return n, nil
 }
+
+// OnCallFor names the people the service's escalation policy would page at t, step by step,
+// each once: the first is the one paged first (the natural commander of a declared incident).
+func (e *Engine) OnCallFor(ctx context.Context, serviceID string, at time.Time) ([]string, error) {
+	cfg := e.cfg.Get()
+	pol := policyFor(cfg, serviceID)
+	if pol == nil {
+		return nil, nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, st := range pol.Steps {
+		users, err := e.targets(ctx, cfg, st, at)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+	}
+	return out, nil
+}

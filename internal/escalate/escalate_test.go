@@ -614,3 +614,14 @@ func TestNoPageAfterAcknowledgeFromAStaleSnapshot(t *testing.T) {
 		t.Fatalf("reassignment: %v, %d pages", err, len(rec.messages()))
 	}
 }
+
+func TestOnCallForNamesThePolicysPeopleInOrder(t *testing.T) {
+	h := newHarness(t, storetest.SQLite(t, schemas), referenceConfig(t, 1, ""), start)
+	got, err := h.engine.OnCallFor(context.Background(), "checkout", start)
+	if err != nil || strings.Join(got, " ") != "alice carol" {
+		t.Fatalf("OnCallFor = %v, %v; want alice (on call on ops) then carol", got, err)
+	}
+	if got, _ := h.engine.OnCallFor(context.Background(), "nope", start); len(got) != 0 {
+		t.Fatalf("a service without a policy has %v on call", got)
+	}
+}

@@ -66,6 +66,14 @@ type Incident struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	// SEV is the response level (SEV1..SEV5): from the alert severity at first, then by hand.
+	SEV string `json:"sev,omitempty"`
+	// ImpactStartedAt is when customers were first affected, often before anyone knew.
+	ImpactStartedAt *time.Time `json:"impact_started_at,omitempty"`
+	// Roles maps a role (commander, communications, scribe, ...) to the person holding it.
+	Roles map[string]string `json:"roles,omitempty"`
+	// DeclaredBy is who opened the incident by hand; empty when alerts opened it.
+	DeclaredBy string `json:"declared_by,omitempty"`
 }
 
 // Event is one entry of a timeline.
@@ -107,9 +115,13 @@ type Hook func(ctx context.Context, tx *store.Tx, ch Change) error
 
 // Service reads and changes incidents.
 type Service struct {
-	db    *store.DB
-	clock clock.Clock
-	hooks []Hook
+	db          *store.DB
+	clock       clock.Clock
+	hooks       []Hook
+	appendHooks []AppendHook
+	// SEVFor maps an alert severity to the SEV level a new incident starts at; nil uses
+	// DefaultSEV. Set once, at start-up.
+	SEVFor func(alertSeverity string) string
 }
 
 // New returns the incident service.
@@ -144,6 +156,8 @@ type OpenParams struct {
 	At        time.Time
 	Actor     Actor
 	Data      any // recorded on the incident.triggered event
+	// SEV, when set, is chosen by hand instead of derived from Severity.
+	SEV string
 }
 
 // Open creates a triggered incident inside tx.
@@ -152,13 +166,17 @@ func (s *Service) Open(ctx context.Context, tx *store.Tx, p OpenParams) (Inciden
 		p.Urgency = "high"
 	}
 	at := ms(p.At)
-	id, err := tx.InsertID(ctx, `INSERT INTO incidents (service_id, state, severity, urgency, title, alert_count, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), at, at)
+	sev, manual := p.SEV, 1
+	if sev == "" {
+		sev, manual = s.sevFor(p.Severity), 0
+	}
+	id, err := tx.InsertID(ctx, `INSERT INTO incidents (service_id, state, severity, urgency, title, alert_count, created_at, updated_at, sev, sev_manual)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), at, at, sev, manual)
 	if err != nil {
 		return Incident{}, fmt.Errorf("open incident: %w", err)
 	}
 	inc := Incident{ID: id, ServiceID: p.ServiceID, State: Triggered, Severity: p.Severity, Urgency: p.Urgency,
-		Title: truncate(p.Title, 1024), CreatedAt: fromMS(at), UpdatedAt: fromMS(at)}
+		Title: truncate(p.Title, 1024), CreatedAt: fromMS(at), UpdatedAt: fromMS(at), SEV: sev}
 	if err := s.Append(ctx, tx, id, EventTriggered, p.At, p.Actor, p.Data); err != nil {
 		return Incident{}, err
 	}
@@ -176,6 +194,11 @@ func (s *Service) Append(ctx context.Context, tx *store.Tx, incidentID int64, ty
 	if err != nil {
 		return fmt.Errorf("timeline: %w", err)
 	}
+	for _, h := range s.appendHooks {
+		if err := h(ctx, tx, incidentID, typ, at, raw); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -188,8 +211,10 @@ func (s *Service) AlertAdded(ctx context.Context, tx *store.Tx, id int64, severi
 	if SeverityRank(severity) <= SeverityRank(cur) {
 		severity = cur
 	}
-	_, err := tx.Exec(ctx, `UPDATE incidents SET alert_count = alert_count + 1, severity = ?, updated_at = ? WHERE id = ?`,
-		severity, ms(at), id)
+	// A SEV chosen by hand stays; one derived from the alerts follows them up.
+	_, err := tx.Exec(ctx, `UPDATE incidents SET alert_count = alert_count + 1, severity = ?, updated_at = ?,
+		sev = CASE WHEN sev_manual = 0 AND sev > ? THEN ? ELSE sev END WHERE id = ?`,
+		severity, ms(at), s.sevFor(severity), s.sevFor(severity), id)
 	return err
 }
 
@@ -300,18 +325,29 @@ func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (
 	return ev, err
 }
 
-const incidentColumns = `id, service_id, state, severity, urgency, title, alert_count, created_at, updated_at, acknowledged_at, resolved_at`
+const incidentColumns = `id, service_id, state, severity, urgency, title, alert_count, created_at, updated_at, acknowledged_at, resolved_at,
+	sev, impact_started_at, roles, declared_by`
 
 type scanner interface{ Scan(...any) error }
 
 func scanIncident(r scanner) (Incident, error) {
 	var inc Incident
 	var created, updated int64
-	var acked, resolved sql.NullInt64
+	var acked, resolved, impact sql.NullInt64
+	var roles string
 	err := r.Scan(&inc.ID, &inc.ServiceID, &inc.State, &inc.Severity, &inc.Urgency, &inc.Title, &inc.AlertCount,
-		&created, &updated, &acked, &resolved)
+		&created, &updated, &acked, &resolved, &inc.SEV, &impact, &roles, &inc.DeclaredBy)
 	if err != nil {
 		return inc, err
+	}
+	if impact.Valid {
+		t := fromMS(impact.Int64)
+		inc.ImpactStartedAt = &t
+	}
+	if roles != "" && roles != "{}" {
+		if err := json.Unmarshal([]byte(roles), &inc.Roles); err != nil {
+			return inc, fmt.Errorf("incident %d roles: %w", inc.ID, err)
+		}
 	}
 	inc.CreatedAt, inc.UpdatedAt = fromMS(created), fromMS(updated)
 	if acked.Valid {

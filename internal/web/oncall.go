@@ -17,6 +17,9 @@ import (
 	"github.com/nines-dev/nines/internal/oncall"
 )
 
+// The escalation engine names a declared incident's commander: whoever it would page first.
+var _ OnCallFinder = (*escalate.Engine)(nil)
+
 func (s *Server) oncallRoutes() []Route {
 	if s.OnCall == nil {
 		return nil

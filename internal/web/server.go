@@ -21,11 +21,14 @@ import (
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
+	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -51,6 +54,12 @@ type Server struct {
 	// web accounts, status pages
 
 	// response (changes, postmortems, action items)
+	Changes     *change.Store
+	Postmortems *postmortem.Service
+	Reports     *report.Service
+	// Commanders, when set, names who is on call for a service, to make them commander of an
+	// incident declared without one (an adapter over the on-call package's schedules).
+	Commanders OnCallFinder
 
 	metrics *metrics
 	ui      *ui
