@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -400,5 +401,26 @@ func TestFrontPageShowsWhoIsOnCall(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `<strong>On call now:</strong>`) || !strings.Contains(string(b), `<a href="/schedules/ops">ops</a> alice`) {
 		t.Fatalf("front page: %d\n%s", resp.StatusCode, b)
+	}
+}
+
+func TestEveryOnCallAPIRouteIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{OnCall: &oncall.Service{}, Escalation: &escalate.Engine{}}
+	n := 0
+	for _, rt := range s.oncallRoutes() {
+		if !rt.API {
+			continue
+		}
+		n++
+		if h := "### " + rt.Method + " " + rt.Pattern + "\n"; !strings.Contains(string(doc), h) {
+			t.Errorf("docs/api.md has no heading %q", strings.TrimSpace(h))
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d on-call API routes found", n)
 	}
 }
