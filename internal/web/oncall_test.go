@@ -424,3 +424,30 @@ func TestEveryOnCallAPIRouteIsDocumented(t *testing.T) {
 		t.Fatalf("only %d on-call API routes found", n)
 	}
 }
+
+// TestOnCallRoutesRefuseWhoMayNot walks the on-call routes of the route table: without a token
+// every token route is refused, and a role below the route's is forbidden.
+func TestOnCallRoutesRefuseWhoMayNot(t *testing.T) {
+	env := startOnCall(t, storetest.SQLite(t, oncallSchemas), clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC)))
+	fill := strings.NewReplacer("{id}", "1", "{override}", "1", "{token}", "x")
+	for _, rt := range env.srv.oncallRoutes() {
+		if rt.Access != Token {
+			continue
+		}
+		path := fill.Replace(rt.Pattern)
+		if strings.HasPrefix(path, "/api/v1/schedules/1") || strings.HasPrefix(path, "/schedules/1") {
+			path = strings.Replace(path, "/schedules/1", "/schedules/ops", 1)
+		}
+		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
+			status, _ := env.do(t, rt.Method, path, "", nil)
+			if status != http.StatusUnauthorized && status != http.StatusSeeOther {
+				t.Errorf("without a token: %d", status)
+			}
+			if rt.Role > auth.Viewer {
+				if status, _ := env.do(t, rt.Method, path, env.viewer, nil); status != http.StatusForbidden {
+					t.Errorf("a viewer got %d from a %s route", status, rt.Role)
+				}
+			}
+		})
+	}
+}
