@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"net/url"
 	"strings"
 	"testing"
@@ -105,8 +106,16 @@ func TestHTTPChannelsReachRealReceivers(t *testing.T) {
 			&twilio.Voice{Settings: twilioSet}, config.ContactMethod{Type: "voice", Address: "+33612345678"},
 			func(t *testing.T, r notifytest.Request) {
 				f, _ := url.ParseQuery(string(r.Body))
-				if r.Path != "/2010-04-01/Accounts/AC123/Calls.json" || !strings.HasPrefix(f.Get("Twiml"), "<Response><Say>This is nines. Incident 7") || !strings.Contains(f.Get("Twiml"), "&lt;down&gt;") {
+				tw := f.Get("Twiml")
+				if r.Path != "/2010-04-01/Accounts/AC123/Calls.json" || !strings.Contains(tw, "<Say>This is nines. Incident 7") || !strings.Contains(tw, "&lt;down&gt;") {
 					t.Errorf("path %s form %v", r.Path, f)
+				}
+				if !strings.HasPrefix(tw, `<Response><Gather numDigits="1" timeout="8" method="POST" action="http://nines.test/a/ack/voice">`) || !strings.Contains(tw, "Press 1 to acknowledge.") {
+					t.Errorf("the call offers no keypress acknowledgement: %s", tw)
+				}
+				var doc struct{ XMLName xml.Name }
+				if err := xml.Unmarshal([]byte(tw), &doc); err != nil || doc.XMLName.Local != "Response" {
+					t.Errorf("TwiML is not well-formed XML: %v", err)
 				}
 			}},
 	}

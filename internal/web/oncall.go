@@ -339,6 +339,8 @@ func (s *Server) escalationRoutes() []Route {
 		// with no session. GET only confirms, so mail scanners that follow links do nothing.
 		{Method: "GET", Pattern: "/a/{token}", Access: Public, Handle: s.linkPage},
 		{Method: "POST", Pattern: "/a/{token}", Access: Public, Handle: s.useLink},
+		// Twilio-compatible voice calls post the key pressed here (TwiML <Gather>).
+		{Method: "POST", Pattern: "/a/{token}/voice", Access: Public, Handle: s.voiceKey},
 	}
 }
 
@@ -436,6 +438,34 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	return s.render(w, r, http.StatusOK, "oncall_link.html", verbOf(lk.Action)+" incident", map[string]any{
 		"Link": lk, "Incident": inc, "Verb": verbOf(lk.Action), "Done": done})
+}
+
+// voiceKey acknowledges when the person on the call pressed 1, and answers TwiML.
+func (s *Server) voiceKey(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return errorf(http.StatusBadRequest, "bad form: %v", err)
+	}
+	say := "Not acknowledged. Goodbye."
+	if r.PostForm.Get("Digits") == "1" {
+		lk, inc, err := s.Escalation.UseLink(r.Context(), r.PathValue("token"))
+		var es *incident.ErrState
+		switch {
+		case errors.Is(err, escalate.ErrLinkExpired), errors.Is(err, escalate.ErrLinkInvalid):
+			say = "This page has expired. Open nines to acknowledge. Goodbye."
+		case errors.As(err, &es):
+			say = "The incident is already resolved. Goodbye."
+		case err != nil:
+			return err
+		case lk.Action != escalate.ActionAcknowledge:
+			say = "Nothing was done. Goodbye."
+		default:
+			say = fmt.Sprintf("Incident %d is %s. Thank you.", inc.ID, inc.State)
+		}
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, "<Response><Say>%s</Say></Response>", say)
+	return nil
 }
 
 func verbOf(action string) string {

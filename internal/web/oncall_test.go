@@ -451,3 +451,42 @@ func TestOnCallRoutesRefuseWhoMayNot(t *testing.T) {
 		})
 	}
 }
+
+func TestPressingOneOnTheCallAcknowledges(t *testing.T) {
+	env := startOnCall(t, storetest.SQLite(t, oncallSchemas), clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC)))
+	ctx := context.Background()
+	var inc incident.Incident
+	env.srv.DB.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		inc, err = env.srv.Incidents.Open(ctx, tx, incident.OpenParams{ServiceID: "checkout", Severity: "critical", Title: "call me", At: env.srv.Clock.Now()})
+		return err
+	})
+	tok, _ := env.srv.Escalation.SignLink(ctx, escalate.Link{Incident: inc.ID, User: "alice", Action: escalate.ActionAcknowledge, Expires: env.srv.Clock.Now().Add(time.Hour)})
+	press := func(digits string) string {
+		resp, err := http.PostForm(env.url+"/a/"+tok+"/voice", url.Values{"Digits": {digits}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := press("2"); !strings.Contains(got, "Not acknowledged") {
+		t.Fatalf("pressing 2: %s", got)
+	}
+	if i, _ := env.srv.Incidents.Get(ctx, inc.ID); i.State != incident.Triggered {
+		t.Fatalf("pressing 2 acknowledged the incident")
+	}
+	if got := press("1"); got != fmt.Sprintf("<Response><Say>Incident %d is acknowledged. Thank you.</Say></Response>", inc.ID) {
+		t.Fatalf("pressing 1: %s", got)
+	}
+	if i, _ := env.srv.Incidents.Get(ctx, inc.ID); i.State != incident.Acknowledged {
+		t.Fatalf("state %s after pressing 1", i.State)
+	}
+	resp, _ := http.PostForm(env.url+"/a/"+tok+"x/voice", url.Values{"Digits": {"1"}})
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "expired") {
+		t.Fatalf("a forged token: %s", b)
+	}
+}

@@ -40,16 +40,30 @@ func (s *SMS) Notify(ctx context.Context, to config.ContactMethod, m notify.Mess
 	return post(ctx, s.Client, s.Settings, "Messages.json", url.Values{"To": {to.Address}, "From": {s.Settings.From}, "Body": {body}}, m.Key)
 }
 
-// Notify calls the number and reads the page twice.
+// Notify calls the number and reads the page; when the page has an acknowledge link, pressing 1
+// acknowledges (Twilio posts the digit to the link's /voice endpoint).
 func (v *Voice) Notify(ctx context.Context, to config.ContactMethod, m notify.Message) error {
+	return post(ctx, v.Client, v.Settings, "Calls.json", url.Values{"To": {to.Address}, "From": {v.Settings.From}, "Twiml": {TwiML(m)}}, m.Key)
+}
+
+// TwiML is the call's script.
+func TwiML(m notify.Message) string {
 	say := fmt.Sprintf("This is nines. Incident %d on %s: %s. Severity %s.", m.IncidentID, m.Service, m.Title, m.Severity)
 	if n := len(m.Bundle); n > 0 {
 		say += fmt.Sprintf(" And %d more incidents.", n)
 	}
-	var esc strings.Builder
-	xml.EscapeText(&esc, []byte(say))
-	twiml := "<Response><Say>" + esc.String() + "</Say><Pause length=\"1\"/><Say>" + esc.String() + "</Say></Response>"
-	return post(ctx, v.Client, v.Settings, "Calls.json", url.Values{"To": {to.Address}, "From": {v.Settings.From}, "Twiml": {twiml}}, m.Key)
+	if m.AckURL == "" {
+		return "<Response><Say>" + escape(say) + "</Say><Pause length=\"1\"/><Say>" + escape(say) + "</Say></Response>"
+	}
+	prompt := escape(say + " Press 1 to acknowledge.")
+	return `<Response><Gather numDigits="1" timeout="8" method="POST" action="` + escape(m.AckURL+"/voice") + `">` +
+		"<Say>" + prompt + "</Say><Pause length=\"1\"/><Say>" + prompt + "</Say></Gather><Say>Not acknowledged. Goodbye.</Say></Response>"
+}
+
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 func post(ctx context.Context, c *http.Client, s config.TwilioSettings, resource string, form url.Values, key string) error {
