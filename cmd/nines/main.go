@@ -38,6 +38,8 @@ func commands() map[string]command {
 		"event":     {"send an Events API v2 event (trigger, ack, resolve)", runEvent},
 
 		// on-call (schedules, escalation, notifications)
+		"oncall": {"who is on call, and overrides (add, list, delete)", runOnCall},
+		"report": {"reports of a running server: oncall (load and off-hours compensation)", runReport},
 
 		// monitors (probes, heartbeats)
 

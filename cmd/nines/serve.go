@@ -17,7 +17,9 @@ import (
 	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/timers"
@@ -66,6 +68,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Log: log, Clock: clk, Version: version}
 
 	// on-call (schedules, escalation, notifications)
+	srv.OnCall = oncall.New(db, live, clk)
+	srv.Escalation = escalate.New(db, live, incidents, srv.OnCall, runner, clk, log)
+	srv.Escalation.BaseURL = "http://" + addr
+	srv.Commanders = srv.Escalation
+	defer srv.Escalation.Wait()
 
 	// monitors (probes, heartbeats)
 

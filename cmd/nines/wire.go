@@ -11,7 +11,9 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/change"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
@@ -27,6 +29,8 @@ func schemas() []store.Schema {
 		timers.Schema,
 
 		// on-call (schedules, escalation, notifications)
+		oncall.Schema,
+		escalate.Schema,
 
 		// monitors (probes, heartbeats)
 

@@ -392,6 +392,12 @@ func (s *Service) getTx(ctx context.Context, tx *store.Tx, id int64) (Incident, 
 	return inc, err
 }
 
+// GetTx reads one incident inside tx, so a decision taken on its state (page or not) commits
+// only if that state still holds.
+func (s *Service) GetTx(ctx context.Context, tx *store.Tx, id int64) (Incident, error) {
+	return s.getTx(ctx, tx, id)
+}
+
 // Get reads one incident.
 func (s *Service) Get(ctx context.Context, id int64) (Incident, error) {
 	inc, err := scanIncident(s.db.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))

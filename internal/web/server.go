@@ -24,7 +24,9 @@ import (
 	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/store"
@@ -42,6 +44,8 @@ type Server struct {
 	Version   string
 
 	// on-call (schedules, escalation, notifications)
+	OnCall     *oncall.Service
+	Escalation *escalate.Engine
 
 	// monitors (probes, heartbeats)
 

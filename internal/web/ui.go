@@ -193,7 +193,8 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "incidents.html", "Incidents", map[string]any{"Open": open, "Recent": recent})
+	return s.render(w, r, http.StatusOK, "incidents.html", "Incidents", map[string]any{"Open": open, "Recent": recent,
+		"OnCall": s.onCallNow(r.Context())})
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
