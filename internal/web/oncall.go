@@ -21,9 +21,6 @@ import (
 var _ OnCallFinder = (*escalate.Engine)(nil)
 
 func (s *Server) oncallRoutes() []Route {
-	if s.OnCall == nil {
-		return nil
-	}
 	rs := []Route{
 		{Method: "GET", Pattern: "/api/v1/oncall", Role: auth.Viewer, Handle: s.getOnCall, API: true},
 		{Method: "GET", Pattern: "/api/v1/schedules", Role: auth.Viewer, Handle: s.listSchedules, API: true},
@@ -328,9 +325,6 @@ func (s *Server) writeICS(w http.ResponseWriter, name string, shs []oncall.Shift
 }
 
 func (s *Server) escalationRoutes() []Route {
-	if s.Escalation == nil {
-		return nil
-	}
 	return []Route{
 		{Method: "POST", Pattern: "/api/v1/incidents/{id}/escalate", Role: auth.Responder, Handle: s.escalateIncident, API: true},
 		{Method: "POST", Pattern: "/api/v1/incidents/{id}/reassign", Role: auth.Responder, Handle: s.reassignIncident, API: true},
