@@ -109,7 +109,7 @@ func ReachableThreshold(threshold, budget float64) float64 {
 	if threshold < maxBurn {
 		return threshold
 	}
-	return maxBurn / 2
+	return math.Round(maxBurn/2*1e6) / 1e6
 }
 
 // firing is the outcome of one rule at one evaluation.
