@@ -42,6 +42,9 @@ func commands() map[string]command {
 		// monitors (probes, heartbeats)
 
 		// SLOs
+		"slo":    {"export SLOs as Prometheus rules, or show their error budgets", runSLO},
+		"gate":   {"release gate: exit 0 to ship, 1 to slow down (error budget spent)", runGate},
+		"report": {"reports: sla", runReport},
 
 		// web accounts, status pages
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -67,6 +68,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// monitors (probes, heartbeats)
 
 	// SLOs
+	sloEngine := slo.NewEngine(db, clk, pipeline, log)
+	sloEngine.Apply(cfg)
+	live.Subscribe(func(_, c *config.Config) { sloEngine.Apply(c) })
+	srv.SLOs = sloEngine
+	sloCtx, stopSLO := context.WithCancel(context.Background())
+	defer stopSLO()
+	go sloEngine.Run(sloCtx)
 
 	// web accounts, status pages
 

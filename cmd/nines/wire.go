@@ -11,6 +11,7 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -29,6 +30,7 @@ func schemas() []store.Schema {
 		// monitors (probes, heartbeats)
 
 		// SLOs
+		slo.Schema,
 
 		// web accounts, status pages
 

@@ -22,10 +22,10 @@ import (
 func TestDefaultRulesSpendTheWorkbookShareOfBudget(t *testing.T) {
 	// The SRE workbook's table 5-8: budget consumed before each alert fires, for 30 days.
 	cases := []struct {
-		severity     string
-		long, short  time.Duration
-		threshold    float64
-		budgetShare  float64
+		severity    string
+		long, short time.Duration
+		threshold   float64
+		budgetShare float64
 	}{
 		{"page", time.Hour, 5 * time.Minute, 14.4, 0.02},
 		{"page", 6 * time.Hour, 30 * time.Minute, 6, 0.05},

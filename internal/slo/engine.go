@@ -75,7 +75,7 @@ type tracked struct {
 	series *series
 	loaded bool
 	// firing holds the last state committed per severity; absent means unknown (not yet read).
-	firing map[string]bool
+	firing    map[string]bool
 	stateRead bool
 	// pulledTo is the first minute a pull source has not delivered yet.
 	pulledTo int64
@@ -287,13 +287,13 @@ var BurnWindows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 
 
 // Status is an SLO's state at one moment.
 type Status struct {
-	ID              string  `json:"id"`
-	ServiceID       string  `json:"service_id"`
-	Name            string  `json:"name"`
-	Objective       float64 `json:"objective"`
-	Window          string  `json:"window"`
-	BudgetingMethod string  `json:"budgeting_method"`
-	Source          string  `json:"source"`
+	ID              string    `json:"id"`
+	ServiceID       string    `json:"service_id"`
+	Name            string    `json:"name"`
+	Objective       float64   `json:"objective"`
+	Window          string    `json:"window"`
+	BudgetingMethod string    `json:"budgeting_method"`
+	Source          string    `json:"source"`
 	PeriodStart     time.Time `json:"period_start"`
 	PeriodEnd       time.Time `json:"period_end"`
 	// SLIValue is the share of good events (or slices) in the period so far; 1 without data.

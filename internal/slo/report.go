@@ -109,16 +109,11 @@ func (e *Engine) SLA(ctx context.Context, incidents IncidentLister, serviceID, p
 		if d.ServiceID != serviceID {
 			continue
 		}
-		rows, err := e.loader(d.ID)(ctx, unixMinute(start), unixMinute(end))
+		get, err := e.periodMinutes(ctx, d, start, end)
 		if err != nil {
 			return r, err
 		}
 		s := &series{def: d}
-		byMinute := make(map[int64]minute, len(rows))
-		for _, row := range rows {
-			byMinute[row.m] = minute{bad: row.total - row.good, total: row.total}
-		}
-		get := func(m int64) minute { return byMinute[m] }
 		var a agg
 		s.addMinutes(&a, unixMinute(start), unixMinute(end), get)
 		target := d.SLA
@@ -127,42 +122,13 @@ func (e *Engine) SLA(ctx context.Context, incidents IncidentLister, serviceID, p
 		}
 		length := end.Sub(start)
 		en := SLAEntry{SLOID: d.ID, Name: d.Name, Objective: d.Objective, Target: target, Achieved: d.sliValue(a),
-			EventsTotal: a.total, EventsBad: a.bad, Incidents: []IncidentImpact{}}
+			EventsTotal: a.total, EventsBad: a.bad}
 		en.Met = en.Achieved+1e-12 >= target
 		down := downtime(d, a, length)
 		allowed := AllowedDowntime(target, length)
 		en.DowntimeSeconds, en.Downtime = down.Seconds(), down.String()
 		en.AllowedDowntimeSeconds, en.AllowedDowntime = allowed.Seconds(), allowed.String()
-		allowance := (1 - target) * a.total
-		if d.Method != config.Occurrences {
-			allowance = (1 - target) * float64(length/time.Minute) / float64(d.Slice)
-		}
-		for _, inc := range incs {
-			from := inc.CreatedAt
-			if from.Before(start) {
-				from = start
-			}
-			to := end
-			if inc.ResolvedAt != nil && inc.ResolvedAt.Before(end) {
-				to = *inc.ResolvedAt
-			}
-			var ia agg
-			s.addMinutes(&ia, unixMinute(from), unixMinute(to)+1, get)
-			bad := ia.bad
-			if d.Method != config.Occurrences {
-				bad = ia.slices - ia.goodSlices
-				if d.Method == config.RatioTimeslices {
-					bad = ia.slices - ia.ratioSum
-				}
-			}
-			spent := 0.0
-			if allowance > 0 {
-				spent = bad / allowance
-			}
-			en.Incidents = append(en.Incidents, IncidentImpact{ID: inc.ID, Title: inc.Title, State: string(inc.State),
-				CreatedAt: inc.CreatedAt, ResolvedAt: inc.ResolvedAt, BadEvents: bad, BudgetSpent: spent})
-		}
-		sort.SliceStable(en.Incidents, func(i, j int) bool { return en.Incidents[i].BadEvents > en.Incidents[j].BadEvents })
+		en.Incidents = impacts(d, get, incs, start, end, target, a)
 		if !en.Met {
 			r.Met = false
 		}
@@ -209,4 +175,107 @@ func incidentsBetween(ctx context.Context, l IncidentLister, serviceID string, s
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil
+}
+
+// periodMinutes reads an SLO's minutes [start, end) from the database.
+func (e *Engine) periodMinutes(ctx context.Context, d *Definition, start, end time.Time) (func(int64) minute, error) {
+	rows, err := e.loader(d.ID)(ctx, unixMinute(start), unixMinute(end))
+	if err != nil {
+		return nil, err
+	}
+	byMinute := make(map[int64]minute, len(rows))
+	for _, row := range rows {
+		byMinute[row.m] = minute{bad: row.total - row.good, total: row.total}
+	}
+	return func(m int64) minute { return byMinute[m] }, nil
+}
+
+// impacts measures the damage done while each incident was open, as a share of the allowance
+// of target over [start, end), worst first.
+func impacts(d *Definition, get func(int64) minute, incs []incident.Incident, start, end time.Time, target float64, period agg) []IncidentImpact {
+	s := &series{def: d}
+	allowance := (1 - target) * period.total
+	if d.Method != config.Occurrences {
+		allowance = (1 - target) * float64(end.Sub(start)/time.Minute) / float64(d.Slice)
+	}
+	out := []IncidentImpact{}
+	for _, inc := range incs {
+		from := inc.CreatedAt
+		if from.Before(start) {
+			from = start
+		}
+		to := end
+		if inc.ResolvedAt != nil && inc.ResolvedAt.Before(end) {
+			to = *inc.ResolvedAt
+		}
+		var ia agg
+		s.addMinutes(&ia, unixMinute(from), unixMinute(to)+1, get)
+		bad := ia.bad
+		switch d.Method {
+		case config.Timeslices:
+			bad = ia.slices - ia.goodSlices
+		case config.RatioTimeslices:
+			bad = ia.slices - ia.ratioSum
+		}
+		spent := 0.0
+		if allowance > 0 {
+			spent = bad / allowance
+		}
+		out = append(out, IncidentImpact{ID: inc.ID, Title: inc.Title, State: string(inc.State),
+			CreatedAt: inc.CreatedAt, ResolvedAt: inc.ResolvedAt, BadEvents: bad, BudgetSpent: spent})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].BadEvents > out[j].BadEvents })
+	return out
+}
+
+// BudgetPoint is the budget left at one moment of the current period.
+type BudgetPoint struct {
+	At        time.Time `json:"at"`
+	Remaining float64   `json:"remaining"`
+}
+
+// History is the current period of an SLO as its page shows it: the budget left as the period
+// went on, and the incidents that spent it.
+type History struct {
+	Start, End time.Time
+	Points     []BudgetPoint
+	Incidents  []IncidentImpact
+}
+
+// History reads the current period from the database and samples the budget left at about
+// samples moments, counting from the period's start.
+func (e *Engine) History(ctx context.Context, incidents IncidentLister, id string, samples int) (History, error) {
+	d, ok := e.Definition(id)
+	if !ok {
+		return History{}, ErrNotFound
+	}
+	now := e.clock.Now()
+	start, end := d.Window.Period(now)
+	get, err := e.periodMinutes(ctx, d, start, end)
+	if err != nil {
+		return History{}, err
+	}
+	h := History{Start: start, End: end}
+	s := &series{def: d}
+	from, nowM := unixMinute(start), min(unixMinute(now)+1, unixMinute(end))
+	periodSlices := float64(unixMinute(end)-from) / float64(d.Slice)
+	step := max((nowM-from)/int64(max(samples, 1)), int64(d.Slice))
+	step -= step % int64(d.Slice)
+	var cum agg
+	for m := from; m < nowM; m += step {
+		s.addMinutes(&cum, m, min(m+step, nowM), get)
+		h.Points = append(h.Points, BudgetPoint{At: time.Unix(min(m+step, nowM)*60, 0).UTC(), Remaining: d.remaining(cum, periodSlices)})
+	}
+	if incidents != nil {
+		incs, err := incidentsBetween(ctx, incidents, d.ServiceID, start, end)
+		if err != nil {
+			return h, err
+		}
+		for _, im := range impacts(d, get, incs, start, end, d.Objective, cum) {
+			if im.BadEvents > 0 {
+				h.Incidents = append(h.Incidents, im)
+			}
+		}
+	}
+	return h, nil
 }

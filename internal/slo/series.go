@@ -35,7 +35,7 @@ type hourBlock struct {
 type loader func(ctx context.Context, from, to int64) ([]minuteRow, error)
 
 type minuteRow struct {
-	m          int64
+	m           int64
 	good, total float64
 }
 

@@ -143,7 +143,7 @@ func TestBudgetingMethodsOnTheSameData(t *testing.T) {
 		pt("2026-11-22T10:03:00Z", 99, 100),
 	}
 	cases := []struct {
-		name, method       string
+		name, method        string
 		sli, remaining, b1h float64
 	}{
 		// 111 bad of 2110 events: ratio 0.0526..., 5.26 budgets spent.
@@ -228,7 +228,7 @@ slos:
     sli: {events: {source: push}}
 `)
 		h.push(t, "edge",
-			pt("2026-11-17T12:34:00Z", 0, 100), // one minute before the window: out
+			pt("2026-11-17T12:34:00Z", 0, 100),  // one minute before the window: out
 			pt("2026-11-17T12:35:00Z", 90, 100), // first minute of the window: in
 			pt("2026-11-17T12:59:59Z", 100, 100),
 			pt("2026-11-20T00:00:00Z", 100, 100),
@@ -279,8 +279,8 @@ slos:
 
 func TestObjectivesFromNinetyToFiveNines(t *testing.T) {
 	cases := []struct {
-		objective        string
-		remaining, burn  float64
+		objective       string
+		remaining, burn float64
 	}{
 		{"90", 1 - 1e-4/0.1, 1e-4 / 0.1},
 		{"99.9", 1 - 1e-4/0.001, 1e-4 / 0.001},

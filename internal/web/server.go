@@ -24,6 +24,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -43,6 +44,7 @@ type Server struct {
 	// monitors (probes, heartbeats)
 
 	// SLOs
+	SLOs *slo.Engine
 
 	// web accounts, status pages
 
