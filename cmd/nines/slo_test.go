@@ -158,8 +158,8 @@ func TestSLOAPIRefusesBadInput(t *testing.T) {
 	s := startSLOServer(t, time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC))
 	cases := []struct {
 		name, method, path, token, body string
-		status                           int
-		want                             string
+		status                          int
+		want                            string
 	}{
 		{"an unknown SLO", "POST", "/api/v1/slis/nope/events", s.admin, `{"events":[]}`, 404, "not found"},
 		{"an unknown field", "POST", "/api/v1/slis/checkout-availability/events", s.admin, `{"points":[]}`, 400, "unknown field"},

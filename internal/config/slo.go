@@ -204,7 +204,7 @@ func (c *Config) validateSLO(s *SLO, errs *Errors) {
 		errs.add(s.At("budgeting_method"), "%s: budgeting_method %q: want occurrences, timeslices or ratio_timeslices", what, s.BudgetingMethod)
 	}
 	if s.BudgetingMethod == Occurrences {
-		if s.Has("timeslice") || s.Has("timeslice_target") {
+		if s.Timeslice != 0 || s.TimesliceTarget != 0 {
 			errs.add(s.At("timeslice"), "%s: timeslice and timeslice_target apply to the timeslices budgeting methods only", what)
 		}
 	} else {
@@ -338,6 +338,16 @@ type OpenSLOMetadata struct {
 	Annotations map[string]any `yaml:"annotations"`
 }
 
+// YAMLNode keeps a piece of YAML as written, for fields that are either a reference or an
+// inline document.
+type YAMLNode struct{ Node *yaml.Node }
+
+// UnmarshalYAML keeps the node.
+func (y *YAMLNode) UnmarshalYAML(n *yaml.Node) error {
+	y.Node = n
+	return nil
+}
+
 // OpenSLOService is the spec of kind Service.
 type OpenSLOService struct {
 	Node
@@ -395,7 +405,7 @@ type OpenSLOSLOSpec struct {
 	TimeWindow      []OpenSLOTimeWindow `yaml:"timeWindow"`
 	BudgetingMethod string              `yaml:"budgetingMethod"`
 	Objectives      []OpenSLOObjective  `yaml:"objectives"`
-	AlertPolicies   []yaml.Node         `yaml:"alertPolicies"`
+	AlertPolicies   []YAMLNode          `yaml:"alertPolicies"`
 }
 
 // OpenSLOTimeWindow is a rolling or calendar window.
@@ -439,12 +449,12 @@ type OpenSLODataSource struct {
 // OpenSLOAlertPolicy is the spec of kind AlertPolicy.
 type OpenSLOAlertPolicy struct {
 	Node
-	Description         string      `yaml:"description"`
-	AlertWhenNoData     bool        `yaml:"alertWhenNoData"`
-	AlertWhenResolved   bool        `yaml:"alertWhenResolved"`
-	AlertWhenBreaching  bool        `yaml:"alertWhenBreaching"`
-	Conditions          []yaml.Node `yaml:"conditions"`
-	NotificationTargets []yaml.Node `yaml:"notificationTargets"`
+	Description         string     `yaml:"description"`
+	AlertWhenNoData     bool       `yaml:"alertWhenNoData"`
+	AlertWhenResolved   bool       `yaml:"alertWhenResolved"`
+	AlertWhenBreaching  bool       `yaml:"alertWhenBreaching"`
+	Conditions          []YAMLNode `yaml:"conditions"`
+	NotificationTargets []YAMLNode `yaml:"notificationTargets"`
 }
 
 // OpenSLOAlertCondition is the spec of kind AlertCondition.
@@ -568,10 +578,15 @@ func (c *Config) openSLOToNative(errs *Errors) []SLO {
 	for _, doc := range byKind["SLI"] {
 		checkOpenSLOSLI(errs, doc.Spec.(*OpenSLOSLISpec), byKind)
 	}
+	resolved := map[*OpenSLOAlertPolicy][]*OpenSLOAlertCondition{}
 	conditions := func(p *OpenSLOAlertPolicy) []*OpenSLOAlertCondition {
-		var out []*OpenSLOAlertCondition
+		if out, ok := resolved[p]; ok {
+			return out
+		}
+		out := []*OpenSLOAlertCondition{}
+		defer func() { resolved[p] = out }()
 		for i := range p.Conditions {
-			cn := &p.Conditions[i]
+			cn := p.Conditions[i].Node
 			if ref := mapValue(cn, "conditionRef"); ref != "" {
 				ac, ok := byKind["AlertCondition"][ref]
 				if !ok {
@@ -596,8 +611,9 @@ func (c *Config) openSLOToNative(errs *Errors) []SLO {
 		if len(p.Conditions) == 0 {
 			errs.add(p.Pos, "AlertPolicy %s: conditions: at least one is required", doc.Metadata.Name)
 		}
+		conditions(p)
 		for i := range p.NotificationTargets {
-			nt := &p.NotificationTargets[i]
+			nt := p.NotificationTargets[i].Node
 			if ref := mapValue(nt, "targetRef"); ref != "" {
 				if _, ok := byKind["AlertNotificationTarget"][ref]; !ok {
 					errs.add(c.posOf(p.Node, nt), "AlertPolicy %s: targetRef %q names no AlertNotificationTarget", doc.Metadata.Name, ref)
@@ -613,7 +629,7 @@ func (c *Config) openSLOToNative(errs *Errors) []SLO {
 		spec := doc.Spec.(*OpenSLOSLOSpec)
 		var policies []*OpenSLOAlertPolicy
 		for i := range spec.AlertPolicies {
-			pn := &spec.AlertPolicies[i]
+			pn := spec.AlertPolicies[i].Node
 			name := pn.Value
 			if pn.Kind == yaml.MappingNode {
 				if ref := mapValue(pn, "alertPolicyRef"); ref != "" {
