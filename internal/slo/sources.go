@@ -147,7 +147,13 @@ func PromQL(q, window string) string {
 	if counterSelector.MatchString(q) {
 		return "sum(increase(" + strings.TrimSpace(q) + "[" + window + "]))"
 	}
-	return "sum(increase((" + strings.TrimSpace(q) + ")[" + window + ":]))"
+	// The subquery's step must leave several points in the window whatever the server's
+	// evaluation interval.
+	step := "1m"
+	if window == "1m" {
+		step = "15s"
+	}
+	return "sum(increase((" + strings.TrimSpace(q) + ")[" + window + ":" + step + "]))"
 }
 
 // PrometheusPoints reads per-minute good and total counts for minutes [from, to) with range
