@@ -386,10 +386,24 @@ func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Statu
 	start, end := d.Window.Period(now)
 	fromM, endM := unixMinute(start), unixMinute(end)
 	nowM := unixMinute(now) + 1 // the minute in progress counts
-	total, err := s.sum(ctx, fromM, min(nowM, endM))
+	// Every window ends now: the period so far, the reported burn-rate windows, and each
+	// alert rule's long and short window.
+	froms := []int64{fromM}
+	for _, w := range BurnWindows {
+		froms = append(froms, nowM-int64(w/time.Minute))
+	}
+	rules := d.Alerts.Rules
+	if d.Alerts.Disabled {
+		rules = nil
+	}
+	for _, r := range rules {
+		froms = append(froms, nowM-int64(r.Long/time.Minute), nowM-int64(r.Short/time.Minute))
+	}
+	sums, err := s.sums(ctx, min(nowM, endM), froms)
 	if err != nil {
 		return Status{}, nil, err
 	}
+	total := sums[0]
 	periodSlices := float64(endM-fromM) / float64(d.Slice)
 	st := Status{ID: d.ID, ServiceID: d.ServiceID, Name: d.Name, Objective: d.Objective, Window: d.Window.String(),
 		BudgetingMethod: d.Method, Source: d.Source.Kind, PeriodStart: start, PeriodEnd: end,
@@ -403,12 +417,8 @@ func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Statu
 			st.GoodSlices = &gs
 		}
 	}
-	for _, w := range BurnWindows {
-		a, err := s.sum(ctx, nowM-int64(w/time.Minute), nowM)
-		if err != nil {
-			return Status{}, nil, err
-		}
-		st.BurnRates[formatDuration(w)] = d.burnRate(a)
+	for i, w := range BurnWindows {
+		st.BurnRates[formatDuration(w)] = d.burnRate(sums[1+i])
 	}
 	if b := st.BurnRates["1h"]; b > 0 && st.ErrorBudgetRemaining > 0 {
 		// At the last hour's pace, the budget left lasts remaining × period / burn rate.
@@ -419,23 +429,14 @@ func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Statu
 		}
 	}
 	var fires []firing
-	if !d.Alerts.Disabled {
-		for _, r := range d.Alerts.Rules {
-			long, err := s.sum(ctx, nowM-int64(r.Long/time.Minute), nowM)
-			if err != nil {
-				return Status{}, nil, err
-			}
-			short, err := s.sum(ctx, nowM-int64(r.Short/time.Minute), nowM)
-			if err != nil {
-				return Status{}, nil, err
-			}
-			f := firing{Rule: r, LongBurn: d.burnRate(long), ShortBurn: d.burnRate(short)}
-			f.Fired = f.LongBurn >= r.Threshold && f.ShortBurn >= r.Threshold &&
-				d.events(long) >= d.Alerts.MinEvents && d.events(short) > 0
-			fires = append(fires, f)
-			st.Alerts = append(st.Alerts, AlertStatus{Severity: r.Severity, Windows: r.Pair(), Threshold: r.Threshold,
-				LongBurn: f.LongBurn, ShortBurn: f.ShortBurn, LongEvents: d.events(long), Firing: f.Fired})
-		}
+	for i, r := range rules {
+		long, short := sums[1+len(BurnWindows)+2*i], sums[2+len(BurnWindows)+2*i]
+		f := firing{Rule: r, LongBurn: d.burnRate(long), ShortBurn: d.burnRate(short)}
+		f.Fired = f.LongBurn >= r.Threshold && f.ShortBurn >= r.Threshold &&
+			d.events(long) >= d.Alerts.MinEvents && d.events(short) > 0
+		fires = append(fires, f)
+		st.Alerts = append(st.Alerts, AlertStatus{Severity: r.Severity, Windows: r.Pair(), Threshold: r.Threshold,
+			LongBurn: f.LongBurn, ShortBurn: f.ShortBurn, LongEvents: d.events(long), Firing: f.Fired})
 	}
 	return st, fires, nil
 }

@@ -272,3 +272,74 @@ func (s *series) edgeHour(ctx context.Context, h int64) (*[60]minute, error) {
 	s.edge[h] = &mins
 	return &mins, nil
 }
+
+// sums adds up minutes [froms[i], to) for every i at once. With one-minute slices (always so
+// for occurrences) it walks the minute ring backwards once, noting the sum at each start, so a
+// round reads each held minute once however many windows it reports.
+func (s *series) sums(ctx context.Context, to int64, froms []int64) ([]agg, error) {
+	out := make([]agg, len(froms))
+	if s.def.Slice != 1 {
+		for i, f := range froms {
+			a, err := s.sum(ctx, f, to)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = a
+		}
+		return out, nil
+	}
+	order := make([]int, len(froms))
+	for i := range order {
+		order[i] = i
+	}
+	// Latest start first: the walk goes back in time.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && froms[order[j]] > froms[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	hi := min(to, s.ringStart+ringMinutes)
+	var cum agg
+	m := hi
+	for _, i := range order {
+		from := froms[i]
+		lo := max(from, s.ringStart)
+		if lo < m {
+			s.addRing(&cum, lo, m)
+			m = lo
+		}
+		out[i] = cum
+		if from < s.ringStart {
+			old, err := s.sum(ctx, from, min(s.ringStart, to))
+			if err != nil {
+				return nil, err
+			}
+			out[i].add(old)
+		}
+	}
+	return out, nil
+}
+
+// addRing adds ring minutes [lo, hi), each its own slice, in at most two contiguous runs.
+func (s *series) addRing(a *agg, lo, hi int64) {
+	occurrences := s.def.Method == config.Occurrences
+	for lo < hi {
+		i := lo % ringMinutes
+		n := min(hi-lo, ringMinutes-i)
+		run := s.ring[i : i+n]
+		if occurrences {
+			var bad, total float64
+			for _, x := range run {
+				bad += x.bad
+				total += x.total
+			}
+			a.bad += bad
+			a.total += total
+		} else {
+			for _, x := range run {
+				a.add(sliceAgg(s.def, x.bad, x.total))
+			}
+		}
+		lo += n
+	}
+}
