@@ -20,7 +20,9 @@ type series struct {
 	hours []hourBlock
 	// edge caches the minutes of old hours that a window starts inside.
 	edge map[int64]*[60]minute
-	load loader
+	// oldSums keeps sums of whole old hours [h0, h1) that windows last covered.
+	oldSums map[[2]int64]agg
+	load    loader
 }
 
 type minute struct{ bad, total float64 }
@@ -50,7 +52,8 @@ func newSeries(def *Definition, load loader) *series {
 	if longest := int(def.Alerts.longest()/time.Hour) + 2; longest > hours {
 		hours = longest
 	}
-	s := &series{def: def, ring: make([]minute, ringMinutes), hours: make([]hourBlock, hours), edge: map[int64]*[60]minute{}, load: load}
+	s := &series{def: def, ring: make([]minute, ringMinutes), hours: make([]hourBlock, hours), edge: map[int64]*[60]minute{},
+		oldSums: map[[2]int64]agg{}, load: load}
 	for i := range s.hours {
 		s.hours[i].hour = -1
 	}
@@ -120,6 +123,7 @@ func (s *series) changed(rows []minuteRow, from, to int64) {
 		}
 	}
 	for h := floorDiv(from, 60); h*60 < min(to, s.ringStart); h++ {
+		clear(s.oldSums)
 		b := &s.hours[mod(h, int64(len(s.hours)))]
 		if b.hour == h {
 			b.valid = false
@@ -142,26 +146,29 @@ func (s *series) sum(ctx context.Context, from, to int64) (agg, error) {
 	if from >= to {
 		return a, nil
 	}
-	// The part older than the ring: a partial first hour, then whole hours.
-	for m := from; m < to && m < s.ringStart; {
-		h := floorDiv(m, 60)
-		hEnd := (h + 1) * 60
-		if m == h*60 && hEnd <= to {
-			b, err := s.hour(ctx, h)
+	// The part older than the ring: a partial first hour, whole hours, a partial last hour.
+	if m := from; m < s.ringStart {
+		oldEnd := min(to, s.ringStart)
+		if h := floorDiv(m, 60); m != h*60 {
+			end := min((h+1)*60, oldEnd)
+			if err := s.addEdge(ctx, &a, h, m, end); err != nil {
+				return a, err
+			}
+			m = end
+		}
+		if wholeEnd := floorDiv(oldEnd, 60) * 60; m < wholeEnd {
+			w, err := s.wholeHours(ctx, m/60, wholeEnd/60)
 			if err != nil {
 				return a, err
 			}
-			a.add(b)
-			m = hEnd
-			continue
+			a.add(w)
+			m = wholeEnd
 		}
-		mins, err := s.edgeHour(ctx, h)
-		if err != nil {
-			return a, err
+		if m < oldEnd {
+			if err := s.addEdge(ctx, &a, floorDiv(m, 60), m, oldEnd); err != nil {
+				return a, err
+			}
 		}
-		end := min(hEnd, to)
-		s.addMinutes(&a, m, end, func(x int64) minute { return mins[x-h*60] })
-		m = end
 	}
 	lo := max(from, s.ringStart)
 	hi := min(to, s.ringStart+ringMinutes)
@@ -238,6 +245,7 @@ func (s *series) preload(ctx context.Context, fromHour, toHour int64) error {
 	if err != nil {
 		return err
 	}
+	clear(s.oldSums)
 	i := 0
 	for h := fromHour; h < toHour; h++ {
 		var mins [60]minute
@@ -251,6 +259,39 @@ func (s *series) preload(ctx context.Context, fromHour, toHour int64) error {
 		s.hours[mod(h, int64(len(s.hours)))] = hourBlock{hour: h, agg: a, valid: true}
 	}
 	return nil
+}
+
+// addEdge adds minutes [from, to) of old hour h.
+func (s *series) addEdge(ctx context.Context, a *agg, h, from, to int64) error {
+	mins, err := s.edgeHour(ctx, h)
+	if err != nil {
+		return err
+	}
+	s.addMinutes(a, from, to, func(x int64) minute { return mins[x-h*60] })
+	return nil
+}
+
+// wholeHours adds hours [h0, h1). The sum is kept: a window's start moves into a new hour once an
+// hour, so most rounds reuse it and cost nothing for the length of the window.
+func (s *series) wholeHours(ctx context.Context, h0, h1 int64) (agg, error) {
+	key := [2]int64{h0, h1}
+	if a, ok := s.oldSums[key]; ok {
+		return a, nil
+	}
+	var a agg
+	for h := h0; h < h1; h++ {
+		b, err := s.hour(ctx, h)
+		if err != nil {
+			return agg{}, err
+		}
+		a.add(b)
+	}
+	// Each window reaching back past the ring has one entry; a few cover them all.
+	if len(s.oldSums) >= 8 {
+		clear(s.oldSums)
+	}
+	s.oldSums[key] = a
+	return a, nil
 }
 
 func (s *series) edgeHour(ctx context.Context, h int64) (*[60]minute, error) {
