@@ -2,6 +2,7 @@ package slo
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +20,8 @@ import (
 )
 
 // Schema holds the SLO tables: every point received (pushed or pulled), keyed by (SLO,
-// timestamp) so a point sent again replaces the first, and the state of each burn-rate alert so
+// timestamp) so a point sent again replaces the first (received_at lets other nodes find what
+// changed), and the state of each burn-rate alert so
 // a restart neither pages twice nor forgets to resolve.
 var Schema = store.Schema{Component: "slo", Migrations: []string{`
 CREATE TABLE slo_points (
@@ -27,8 +29,10 @@ CREATE TABLE slo_points (
 	at BIGINT NOT NULL,
 	good DOUBLE PRECISION NOT NULL,
 	total DOUBLE PRECISION NOT NULL,
+	received_at BIGINT NOT NULL,
 	PRIMARY KEY (slo_id, at)
 );
+CREATE INDEX slo_points_received ON slo_points (received_at);
 CREATE TABLE slo_alert_state (
 	slo_id TEXT NOT NULL,
 	severity TEXT NOT NULL,
@@ -64,6 +68,9 @@ type Engine struct {
 	cfg     *config.Config
 	tracked map[string]*tracked
 
+	// syncedTo is when syncPeers last read what other nodes stored.
+	syncedTo time.Time
+
 	wake    chan struct{}
 	dirtyMu sync.Mutex
 	dirty   map[string]bool
@@ -86,7 +93,7 @@ func NewEngine(db *store.DB, c clock.Clock, alerts Submitter, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{db: db, clock: c, alerts: alerts, log: log, Interval: 10 * time.Second,
+	return &Engine{db: db, clock: c, alerts: alerts, log: log, Interval: 10 * time.Second, syncedTo: c.Now(),
 		tracked: map[string]*tracked{}, wake: make(chan struct{}, 1), dirty: map[string]bool{}}
 }
 
@@ -235,20 +242,21 @@ func (e *Engine) write(ctx context.Context, t *tracked, points []Point) error {
 		lo, hi = min(lo, m), max(hi, m)
 	}
 	const chunk = 200
+	received := e.clock.Now().UnixMilli()
 	err := e.db.Tx(ctx, func(tx *store.Tx) error {
 		for i := 0; i < len(points); i += chunk {
 			part := points[i:min(i+chunk, len(points))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO slo_points (slo_id, at, good, total) VALUES `)
-			args := make([]any, 0, 4*len(part))
+			q.WriteString(`INSERT INTO slo_points (slo_id, at, good, total, received_at) VALUES `)
+			args := make([]any, 0, 5*len(part))
 			for j, p := range part {
 				if j > 0 {
 					q.WriteString(", ")
 				}
-				q.WriteString("(?, ?, ?, ?)")
-				args = append(args, id, p.Timestamp.UnixMilli(), p.Good, p.Total)
+				q.WriteString("(?, ?, ?, ?, ?)")
+				args = append(args, id, p.Timestamp.UnixMilli(), p.Good, p.Total, received)
 			}
-			q.WriteString(` ON CONFLICT (slo_id, at) DO UPDATE SET good = excluded.good, total = excluded.total`)
+			q.WriteString(` ON CONFLICT (slo_id, at) DO UPDATE SET good = excluded.good, total = excluded.total, received_at = excluded.received_at`)
 			if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
 				return err
 			}
@@ -269,6 +277,56 @@ func (e *Engine) write(ctx context.Context, t *tracked, points []Point) error {
 	}
 	t.series.changed(rows, lo, hi+1)
 	e.markDirty(id)
+	return nil
+}
+
+// syncPeers reads the points other nodes stored since the last call: with several nodes on one
+// PostgreSQL database, a push may land on any of them. One embedded SQLite database has one node.
+func (e *Engine) syncPeers(ctx context.Context) error {
+	if e.db.Dialect != store.Postgres {
+		return nil
+	}
+	now := e.clock.Now()
+	// Commits become visible a little after their received_at; read a margin again.
+	since := e.syncedTo.Add(-2 * time.Minute).UnixMilli()
+	rows, err := e.db.Query(ctx, `SELECT slo_id, MIN(at), MAX(at) FROM slo_points WHERE received_at >= ? GROUP BY slo_id`, since)
+	if err != nil {
+		return err
+	}
+	type changedRange struct {
+		id     string
+		lo, hi int64
+	}
+	var changed []changedRange
+	for rows.Next() {
+		var c changedRange
+		if err := rows.Scan(&c.id, &c.lo, &c.hi); err != nil {
+			rows.Close()
+			return err
+		}
+		changed = append(changed, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range changed {
+		t, _, ok := e.get(c.id)
+		if !ok {
+			continue
+		}
+		lo, hi := floorDiv(c.lo, 60000), floorDiv(c.hi, 60000)+1
+		t.mu.Lock()
+		mins, err := t.series.load(ctx, lo, hi)
+		if err == nil {
+			t.series.changed(mins, lo, hi)
+		}
+		t.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	e.syncedTo = now
 	return nil
 }
 
@@ -454,6 +512,9 @@ func (e *Engine) Round(ctx context.Context, onlyDirty bool) error {
 		e.dirtyMu.Unlock()
 		sort.Strings(ids)
 	} else {
+		if err := e.syncPeers(ctx); err != nil {
+			return fmt.Errorf("reading other nodes' points: %w", err)
+		}
 		e.dirtyMu.Lock()
 		clear(e.dirty)
 		e.dirtyMu.Unlock()
@@ -517,6 +578,18 @@ func (e *Engine) evaluateAlerts(ctx context.Context, id string) error {
 	t.mu.Unlock()
 
 	for _, c := range changes {
+		// Another node may have raised or resolved it already.
+		var f int
+		err := e.db.QueryRow(ctx, `SELECT firing FROM slo_alert_state WHERE slo_id = ? AND severity = ?`, d.ID, c.severity).Scan(&f)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && (f != 0) == (c.fire != nil) {
+			t.mu.Lock()
+			t.firing[c.severity] = c.fire != nil
+			t.mu.Unlock()
+			continue
+		}
 		if err := e.submit(ctx, cfg, d, st, c.severity, c.fire, now); err != nil {
 			return err
 		}

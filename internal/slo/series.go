@@ -222,13 +222,9 @@ func (s *series) hour(ctx context.Context, h int64) (agg, error) {
 	if b.hour == h && b.valid {
 		return b.agg, nil
 	}
-	rows, err := s.load(ctx, h*60, (h+1)*60)
+	mins, err := s.readHour(ctx, h)
 	if err != nil {
 		return agg{}, err
-	}
-	var mins [60]minute
-	for _, r := range rows {
-		mins[r.m-h*60] = minute{bad: r.total - r.good, total: r.total}
 	}
 	var a agg
 	s.addMinutes(&a, h*60, (h+1)*60, func(x int64) minute { return mins[x-h*60] })
@@ -298,6 +294,20 @@ func (s *series) edgeHour(ctx context.Context, h int64) (*[60]minute, error) {
 	if e, ok := s.edge[h]; ok {
 		return e, nil
 	}
+	mins, err := s.readHour(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	// A window's far edge moves one minute at a time, so a few hours cover every window.
+	if len(s.edge) >= 4 {
+		clear(s.edge)
+	}
+	s.edge[h] = mins
+	return mins, nil
+}
+
+// readHour reads the minutes of hour h from the database.
+func (s *series) readHour(ctx context.Context, h int64) (*[60]minute, error) {
 	rows, err := s.load(ctx, h*60, (h+1)*60)
 	if err != nil {
 		return nil, err
@@ -306,11 +316,6 @@ func (s *series) edgeHour(ctx context.Context, h int64) (*[60]minute, error) {
 	for _, r := range rows {
 		mins[r.m-h*60] = minute{bad: r.total - r.good, total: r.total}
 	}
-	// A window's far edge moves one minute at a time, so a few hours cover every window.
-	if len(s.edge) >= 4 {
-		clear(s.edge)
-	}
-	s.edge[h] = &mins
 	return &mins, nil
 }
 

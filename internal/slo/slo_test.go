@@ -348,3 +348,19 @@ slos:
 		t.Errorf("unknown slo: err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestTwoNodesSeeEachOthersPushes(t *testing.T) {
+	db := storetest.Postgres(t, schemas)
+	a := newHarness(t, db, at("2026-11-22T10:30:00Z"), fastBurnConfig)
+	b := newHarness(t, db, at("2026-11-22T10:30:00Z"), fastBurnConfig)
+	// Both nodes have read the (empty) series before the push lands on a.
+	near(t, "b before", b.status(t, "checkout-availability").EventsTotal, 0)
+	a.push(t, "checkout-availability", pt("2026-11-22T10:00:00Z", 999, 1000))
+	b.clock.Advance(10 * time.Second)
+	if err := b.engine.Round(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	st := b.status(t, "checkout-availability")
+	near(t, "events seen by b", st.EventsTotal, 1000)
+	near(t, "budget seen by b", st.ErrorBudgetRemaining, 0)
+}
