@@ -187,3 +187,40 @@ func FuzzParseOpenSLO(f *testing.F) {
 		}
 	})
 }
+
+func TestAListOfOpenSLODocumentsLoads(t *testing.T) {
+	cfg, err := Parse("list.yaml", []byte(sloServices+`---
+- apiVersion: openslo/v1
+  kind: Service
+  metadata: {name: web-shop}
+  spec: {description: The shop.}
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: web-availability
+    labels: {env: [prod], team: [team-a, team-b]}
+  spec:
+    service: web-shop
+    indicator:
+      metadata: {name: web-ok}
+      spec:
+        ratioMetric:
+          counter: true
+          good: {metricSource: {type: Prometheus, spec: {query: 'sum(http_requests{code=~"2xx"})'}}}
+          total: {metricSource: {type: Prometheus, spec: {query: 'sum(http_requests)'}}}
+    timeWindow: [{duration: 1w, isRolling: false, calendar: {startTime: '2022-01-01 12:00:00', timeZone: America/New_York}}]
+    budgetingMethod: Timeslices
+    objectives: [{displayName: Good, target: 0.995, timeSliceTarget: 0.95, timeSliceWindow: 1m}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.SLO("web-availability")
+	// No URL for Prometheus anywhere: nines cannot query it, so the SLO takes pushed counts.
+	if s == nil || s.Calendar != CalendarFixed || s.Window.D() != 7*24*time.Hour || s.SLI.Events == nil || s.TimesliceTarget != 95 {
+		t.Fatalf("web-availability = %+v", s)
+	}
+	if want := time.Date(2022, 1, 1, 12, 0, 0, 0, s.Location()); !s.CalendarAnchor.Equal(want) {
+		t.Errorf("anchor = %s, want %s", s.CalendarAnchor, want)
+	}
+}

@@ -376,3 +376,15 @@ slos:
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
 }
+
+func FuzzParsePeriod(f *testing.F) {
+	for _, s := range []string{"2026-10", "2026-Q4", "2026-Q0", "2026-13", "-Q1", "9999-Q4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, err := slo.ParsePeriod(s, time.UTC)
+		if err == nil && !end.After(start) {
+			t.Fatalf("period %q: end %s not after start %s", s, end, start)
+		}
+	})
+}

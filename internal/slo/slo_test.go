@@ -364,3 +364,33 @@ func TestTwoNodesSeeEachOthersPushes(t *testing.T) {
 	near(t, "events seen by b", st.EventsTotal, 1000)
 	near(t, "budget seen by b", st.ErrorBudgetRemaining, 0)
 }
+
+func TestPeriodsOfEachWindowKind(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	anchor := time.Date(2022, 1, 1, 12, 0, 0, 0, ny)
+	cases := []struct {
+		name       string
+		w          slo.Window
+		now        string
+		start, end string
+	}{
+		{"a rolling window ends with the minute in progress", slo.Window{Rolling: true, Length: 24 * time.Hour},
+			"2026-11-22T10:30:30Z", "2026-11-21T10:31:00Z", "2026-11-22T10:31:00Z"},
+		{"a quarter in UTC", slo.Window{Calendar: "quarter", Loc: time.UTC},
+			"2026-11-22T10:30:00Z", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{"a month in New York across the November change", slo.Window{Calendar: "month", Loc: ny},
+			"2026-11-22T10:30:00Z", "2026-11-01T04:00:00Z", "2026-12-01T05:00:00Z"},
+		{"fixed weeks count from their anchor", slo.Window{Calendar: "fixed", Loc: ny, Length: 7 * 24 * time.Hour, Anchor: anchor},
+			"2026-11-22T10:30:00Z", "2026-11-21T17:00:00Z", "2026-11-28T17:00:00Z"},
+		{"a moment before the anchor falls in the week before it", slo.Window{Calendar: "fixed", Loc: ny, Length: 7 * 24 * time.Hour, Anchor: anchor},
+			"2021-12-30T00:00:00Z", "2021-12-25T17:00:00Z", "2022-01-01T17:00:00Z"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start, end := c.w.Period(at(c.now))
+			if !start.Equal(at(c.start)) || !end.Equal(at(c.end)) {
+				t.Errorf("period = %s .. %s, want %s .. %s", start, end, c.start, c.end)
+			}
+		})
+	}
+}
