@@ -173,6 +173,19 @@ func TestFastBurnPagesAndResolvesWhenTheBurnStops(t *testing.T) {
 		if a := alerts["slo/checkout-availability/ticket"]; a.State != "triggered" {
 			t.Errorf("ticket state = %s, want still triggered", a.State)
 		}
+
+		// The SLO leaves the config: its ticket resolves rather than stay open forever.
+		cfg, err := config.Parse("nines.yaml", []byte(services+"slos: []\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.engine.Apply(cfg)
+		if err := h.engine.Round(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if a := openAlerts(t, h)["slo/checkout-availability/ticket"]; a.State != "resolved" {
+			t.Errorf("ticket of a removed SLO: state = %s, want resolved", a.State)
+		}
 	})
 }
 

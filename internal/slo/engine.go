@@ -36,6 +36,7 @@ CREATE INDEX slo_points_received ON slo_points (received_at);
 CREATE TABLE slo_alert_state (
 	slo_id TEXT NOT NULL,
 	severity TEXT NOT NULL,
+	service_id TEXT NOT NULL,
 	firing INTEGER NOT NULL,
 	window_pair TEXT NOT NULL,
 	changed_at BIGINT NOT NULL,
@@ -515,6 +516,9 @@ func (e *Engine) Round(ctx context.Context, onlyDirty bool) error {
 		if err := e.syncPeers(ctx); err != nil {
 			return fmt.Errorf("reading other nodes' points: %w", err)
 		}
+		if err := e.resolveRemoved(ctx); err != nil {
+			return fmt.Errorf("resolving alerts of removed SLOs: %w", err)
+		}
 		e.dirtyMu.Lock()
 		clear(e.dirty)
 		e.dirtyMu.Unlock()
@@ -660,13 +664,51 @@ func (e *Engine) submit(ctx context.Context, cfg *config.Config, d *Definition, 
 	if f != nil {
 		firingInt = 1
 	}
-	_, err := e.db.Exec(ctx, `INSERT INTO slo_alert_state (slo_id, severity, firing, window_pair, changed_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (slo_id, severity) DO UPDATE SET firing = excluded.firing, window_pair = excluded.window_pair, changed_at = excluded.changed_at`,
-		d.ID, severity, firingInt, pair, now.UnixMilli())
+	_, err := e.db.Exec(ctx, `INSERT INTO slo_alert_state (slo_id, severity, service_id, firing, window_pair, changed_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (slo_id, severity) DO UPDATE SET service_id = excluded.service_id, firing = excluded.firing,
+		window_pair = excluded.window_pair, changed_at = excluded.changed_at`,
+		d.ID, severity, d.ServiceID, firingInt, pair, now.UnixMilli())
 	if err == nil {
 		e.log.Info("slo burn-rate alert", "slo", d.ID, "severity", severity, "firing", f != nil, "windows", pair)
 	}
 	return err
+}
+
+// resolveRemoved resolves the burn-rate alerts of SLOs the config no longer has: nothing would
+// resolve them otherwise.
+func (e *Engine) resolveRemoved(ctx context.Context) error {
+	rows, err := e.db.Query(ctx, `SELECT slo_id, severity, service_id FROM slo_alert_state WHERE firing = 1`)
+	if err != nil {
+		return err
+	}
+	type open struct{ id, severity, service string }
+	var gone []open
+	for rows.Next() {
+		var o open
+		if err := rows.Scan(&o.id, &o.severity, &o.service); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, ok := e.Definition(o.id); !ok {
+			gone = append(gone, o)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := e.clock.Now()
+	for _, o := range gone {
+		ev := alert.Event{Action: alert.Resolve, DedupKey: DedupKey(o.id, o.severity), Source: "nines-slo", Timestamp: now}
+		if _, err := e.alerts.Submit(ctx, alert.Target{ServiceID: o.service, Integration: "slo"}, []alert.Event{ev}); err != nil {
+			return err
+		}
+		if _, err := e.db.Exec(ctx, `DELETE FROM slo_alert_state WHERE slo_id = ? AND severity = ?`, o.id, o.severity); err != nil {
+			return err
+		}
+		e.log.Info("slo burn-rate alert resolved: the SLO was removed from the config", "slo", o.id, "severity", o.severity)
+	}
+	return nil
 }
 
 // Run evaluates on every wake-up (data arrived) and every Interval, and pulls sources that
