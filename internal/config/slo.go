@@ -241,8 +241,12 @@ func (c *Config) validateSLI(s *SLO, errs *Errors) {
 	}
 	if sli.Probe != "" {
 		n++
-		if !validID(sli.Probe) {
-			errs.add(sli.At("probe"), "%s: sli.probe %q is not a monitor id", what, sli.Probe)
+		known := false
+		for i := range c.Monitors {
+			known = known || c.Monitors[i].ID == sli.Probe
+		}
+		if !known {
+			errs.add(sli.At("probe"), "%s: sli.probe %q names no monitor (declare it under monitors:)", what, sli.Probe)
 		}
 	}
 	if sli.Latency != nil {

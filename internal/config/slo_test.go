@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const sloServices = "services:\n  - id: checkout\n  - id: web-shop\n"
+const sloServices = "services:\n  - id: checkout\n  - id: web-shop\nmonitors:\n  - id: checkout-health\n    service: checkout\n"
 
 func TestNativeSLOFromTheIssueValidates(t *testing.T) {
 	cfg, err := Parse("nines.yaml", []byte(sloServices+`
@@ -47,10 +47,11 @@ func TestInvalidSLOsAreReportedWhereTheyAre(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"an objective of 100 leaves no budget", "objective: 100\n    sli: {events: {source: push}}", "nines.yaml:7:16: slo s: objective 100: want a percentage above 0 and below 100"},
+		{"an objective of 100 leaves no budget", "objective: 100\n    sli: {events: {source: push}}", "nines.yaml:10:16: slo s: objective 100: want a percentage above 0 and below 100"},
 		{"an objective is required", "sli: {events: {source: push}}", "objective is required"},
 		{"an unknown service", "objective: 99\n    sli: {events: {source: push}}\n    sla: 99", ""},
-		{"two sources", "objective: 99\n    sli: {events: {source: push}, probe: x}", "sli has 2 sources"},
+		{"two sources", "objective: 99\n    sli: {events: {source: push}, probe: checkout-health}", "sli has 2 sources"},
+		{"a probe that is no monitor", "objective: 99\n    sli: {probe: nope}", `sli.probe "nope" names no monitor`},
 		{"no source", "objective: 99\n    sli: {}", "sli needs one source"},
 		{"a pushed source other than push", "objective: 99\n    sli: {events: {source: pull}}", `sli.events.source "pull": want push`},
 		{"window and calendar together", "objective: 99\n    window: 7d\n    calendar: month\n    sli: {events: {source: push}}", "not both"},

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nines-dev/nines/internal/alert"
@@ -78,8 +79,9 @@ type Engine struct {
 }
 
 type tracked struct {
-	mu     sync.Mutex
-	def    *Definition
+	mu sync.Mutex
+	// def is read without mu (by pushes and listings) while a reload may replace it.
+	def    atomic.Pointer[Definition]
 	series *series
 	loaded bool
 	// firing holds the last state committed per severity; absent means unknown (not yet read).
@@ -88,6 +90,8 @@ type tracked struct {
 	// pulledTo is the first minute a pull source has not delivered yet.
 	pulledTo int64
 }
+
+func (t *tracked) d() *Definition { return t.def.Load() }
 
 // NewEngine returns an engine; Apply gives it its SLOs.
 func NewEngine(db *store.DB, c clock.Clock, alerts Submitter, log *slog.Logger) *Engine {
@@ -105,15 +109,16 @@ func (e *Engine) Apply(cfg *config.Config) {
 	next := make(map[string]*tracked, len(cfg.SLOs))
 	for i := range cfg.SLOs {
 		d := FromConfig(&cfg.SLOs[i])
-		if t, ok := e.tracked[d.ID]; ok && t.def.rev == d.rev {
+		if t, ok := e.tracked[d.ID]; ok && t.d().rev == d.rev {
 			t.mu.Lock()
-			t.def = d
+			t.def.Store(d)
 			t.series.def = d
 			t.mu.Unlock()
 			next[d.ID] = t
 			continue
 		}
-		t := &tracked{def: d}
+		t := &tracked{}
+		t.def.Store(d)
 		t.series = newSeries(d, e.loader(d.ID))
 		next[d.ID] = t
 	}
@@ -129,7 +134,7 @@ func (e *Engine) Definition(id string) (*Definition, bool) {
 	if !ok {
 		return nil, false
 	}
-	return t.def, true
+	return t.d(), true
 }
 
 // Definitions lists every SLO, by id.
@@ -138,7 +143,7 @@ func (e *Engine) Definitions() []*Definition {
 	defer e.mu.RUnlock()
 	out := make([]*Definition, 0, len(e.tracked))
 	for _, t := range e.tracked {
-		out = append(out, t.def)
+		out = append(out, t.d())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -196,8 +201,8 @@ func (e *Engine) Push(ctx context.Context, id string, points []Point) error {
 	if !ok {
 		return ErrNotFound
 	}
-	if t.def.Source.Kind != "push" {
-		return &InputError{fmt.Sprintf("slo %s reads its events from %s; it takes no pushed events", id, t.def.Source.Kind)}
+	if t.d().Source.Kind != "push" {
+		return &InputError{fmt.Sprintf("slo %s reads its events from %s; it takes no pushed events", id, t.d().Source.Kind)}
 	}
 	if len(points) == 0 {
 		return &InputError{"events: at least one event is required"}
@@ -236,7 +241,7 @@ func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 // write stores points and, once they are durable, brings the series up to date and wakes the
 // evaluation.
 func (e *Engine) write(ctx context.Context, t *tracked, points []Point) error {
-	id := t.def.ID
+	id := t.d().ID
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, p := range points {
 		m := floorDiv(p.Timestamp.UnixMilli(), 60000)
@@ -422,9 +427,9 @@ func (e *Engine) ensureLoaded(ctx context.Context, t *tracked, now time.Time) er
 	if t.loaded {
 		return nil
 	}
-	start, _ := t.def.Window.Period(now)
+	start, _ := t.d().Window.Period(now)
 	from := floorDiv(unixMinute(start), 60)
-	if l := floorDiv(unixMinute(now.Add(-t.def.Alerts.longest())), 60); l < from {
+	if l := floorDiv(unixMinute(now.Add(-t.d().Alerts.longest())), 60); l < from {
 		from = l
 	}
 	if err := s.preload(ctx, from, s.ringStart/60); err != nil {
@@ -437,7 +442,7 @@ func (e *Engine) ensureLoaded(ctx context.Context, t *tracked, now time.Time) er
 
 // evaluate computes an SLO's status at now; t.mu is held.
 func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Status, []firing, error) {
-	d := t.def
+	d := t.d()
 	if err := e.ensureLoaded(ctx, t, now); err != nil {
 		return Status{}, nil, err
 	}
@@ -578,7 +583,7 @@ func (e *Engine) evaluateAlerts(ctx context.Context, id string) error {
 			changes = append(changes, change{sev, hit})
 		}
 	}
-	d := t.def
+	d := t.d()
 	t.mu.Unlock()
 
 	for _, c := range changes {
@@ -605,7 +610,7 @@ func (e *Engine) evaluateAlerts(ctx context.Context, id string) error {
 }
 
 func (e *Engine) readState(ctx context.Context, t *tracked) error {
-	rows, err := e.db.Query(ctx, `SELECT severity, firing FROM slo_alert_state WHERE slo_id = ?`, t.def.ID)
+	rows, err := e.db.Query(ctx, `SELECT severity, firing FROM slo_alert_state WHERE slo_id = ?`, t.d().ID)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ func TestProbeBackedSLIsCountChecksOrMinutes(t *testing.T) {
 	db := storetest.SQLite(t, schemas)
 	start := at("2026-11-22T10:00:00Z")
 	h := newHarness(t, db, start.Add(10*time.Minute), `
+monitors:
+  - id: checkout-health
+    service: checkout
 slos:
   - id: up
     service: checkout

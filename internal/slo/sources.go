@@ -94,7 +94,7 @@ func (e *Engine) pullOne(ctx context.Context, id string) error {
 	if !ok {
 		return nil
 	}
-	d := t.def
+	d := t.d()
 	now := e.clock.Now()
 	end := unixMinute(now) // minutes before the one in progress are complete
 	t.mu.Lock()
