@@ -421,6 +421,9 @@ func (e *Engine) Statuses(ctx context.Context, serviceID string) ([]Status, erro
 
 func (e *Engine) ensureLoaded(ctx context.Context, t *tracked, now time.Time) error {
 	s := t.series
+	if !t.loaded {
+		s.ringStart = -1 // read every minute again, not only the new ones
+	}
 	if err := s.advance(ctx, now); err != nil {
 		return err
 	}

@@ -38,7 +38,11 @@ type Definition struct {
 }
 
 // Budget is the share of events (or time) allowed to fail: 1 - objective.
-func (d *Definition) Budget() float64 { return 1 - d.Objective }
+func (d *Definition) Budget() float64 { return decimal(1 - d.Objective) }
+
+// decimal drops the binary noise of percent arithmetic (99.9/100 is 0.9990000000000001), so
+// figures read as the config wrote them: objectives have far fewer than 12 decimals.
+func decimal(f float64) float64 { return math.Round(f*1e12) / 1e12 }
 
 // Source says where an SLO's counts come from.
 type Source struct {
@@ -116,12 +120,12 @@ func (w Window) MaxLength() time.Duration {
 // FromConfig resolves a validated config SLO.
 func FromConfig(c *config.SLO) *Definition {
 	d := &Definition{ID: c.ID, ServiceID: c.Service, Name: c.Name, Description: c.Description,
-		Objective: c.Objective / 100, Method: c.BudgetingMethod, Slice: 1, SLA: c.SLA / 100}
+		Objective: decimal(c.Objective / 100), Method: c.BudgetingMethod, Slice: 1, SLA: decimal(c.SLA / 100)}
 	if d.Method != config.Occurrences {
 		d.Slice = int(c.Timeslice.D() / time.Minute)
 	}
 	if d.Method == config.Timeslices {
-		d.SliceTarget = c.TimesliceTarget / 100
+		d.SliceTarget = decimal(c.TimesliceTarget / 100)
 	}
 	if c.Calendar == "" {
 		d.Window = Window{Rolling: true, Length: c.Window.D()}
