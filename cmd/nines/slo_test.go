@@ -145,6 +145,12 @@ func TestPushedCountsThroughTheAPIAndTheGate(t *testing.T) {
 		t.Fatalf("gate with the budget spent: exit %d, %q; want 1 naming the SLO", code, out)
 	}
 
+	var status bytes.Buffer
+	if code := run(ctx, []string{"slo", "status", "--server", s.url, "--token", s.viewer}, &status, &status); code != 0 ||
+		!strings.Contains(status.String(), "checkout-availability") || !strings.Contains(status.String(), "-400%") {
+		t.Errorf("slo status: exit %d:\n%s", code, status.String())
+	}
+
 	var list struct {
 		SLOs []slo.Status `json:"slos"`
 	}

@@ -3,6 +3,7 @@ package slo_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -392,5 +393,34 @@ func TestPeriodsOfEachWindowKind(t *testing.T) {
 				t.Errorf("period = %s .. %s, want %s .. %s", start, end, c.start, c.end)
 			}
 		})
+	}
+}
+
+func TestHistoryShowsTheBudgetSpentAsThePeriodWentOn(t *testing.T) {
+	db := storetest.SQLite(t, schemas)
+	h := newHarness(t, db, at("2026-11-04T00:00:00Z"), `
+slos:
+  - id: monthly
+    service: checkout
+    objective: 99
+    calendar: month
+    sli: {events: {source: push}}
+`)
+	// Clean first day, then a day at 0.5% errors, then a day at 2%.
+	h.push(t, "monthly", pt("2026-11-01T12:00:00Z", 1000, 1000), pt("2026-11-02T12:00:00Z", 995, 1000), pt("2026-11-03T12:00:00Z", 980, 1000))
+	hist, err := h.engine.History(context.Background(), h.incidents, "monthly", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One point per day, and one for the minute in progress.
+	if len(hist.Points) != 4 {
+		t.Fatalf("%d points, want one per day and now: %+v", len(hist.Points), hist.Points)
+	}
+	// Budget left, counted from the month's start: 1; 1 - 5/(0.01*2000) = 0.75; 1 - 25/30 = 1/6.
+	for i, want := range []float64{1, 0.75, 1 - 25.0/30} {
+		near(t, fmt.Sprintf("remaining after day %d", i+1), hist.Points[i].Remaining, want)
+	}
+	if !hist.Points[3].At.Equal(at("2026-11-04T00:01:00Z")) {
+		t.Errorf("last point at %s, want the end of the minute in progress", hist.Points[3].At)
 	}
 }
