@@ -163,6 +163,17 @@ func TestPrometheusSourceReadsPerMinuteCountsFromARealServer(t *testing.T) {
 		near(t, fmt.Sprintf("minute %d good", i), p.Good, want)
 	}
 
+	// Half-way through minute 6 (300 failures a minute), the minute so far: 500 requests, 150 bad.
+	partial, found, err := slo.PrometheusPartial(context.Background(), http.DefaultClient, src, start.Add(6*time.Minute+30*time.Second))
+	if err != nil || !found {
+		t.Fatalf("partial minute: %v, %v", found, err)
+	}
+	if !partial.Timestamp.Equal(start.Add(6 * time.Minute)) {
+		t.Errorf("partial minute at %s, want %s", partial.Timestamp, start.Add(6*time.Minute))
+	}
+	near(t, "partial total", partial.Total, 500)
+	near(t, "partial good", partial.Good, 350)
+
 	// The same through the engine: a pull, then the budget. The query for bad events instead of
 	// good gives the same answer.
 	db := storetest.SQLite(t, schemas)

@@ -50,8 +50,9 @@ func probePoints(src Source, mins []ProbeMinute) []Point {
 	return out
 }
 
-// PullInterval is how often pulled sources are read.
-const PullInterval = 30 * time.Second
+// PullInterval is how often pulled sources are read: with the minute in progress read too, a
+// burst Prometheus has scraped reaches the burn-rate evaluation within about this long.
+const PullInterval = 10 * time.Second
 
 // maxRangePoints keeps a Prometheus range query under the server's 11,000-point limit.
 const maxRangePoints = 10000
@@ -131,7 +132,70 @@ func (e *Engine) pullOne(ctx context.Context, id string) error {
 		t.pulledTo = to
 		t.mu.Unlock()
 	}
+	// The minute in progress, so far; the range read replaces it once the minute is over.
+	if d.Source.Kind == "prometheus" {
+		p, ok, err := PrometheusPartial(ctx, http.DefaultClient, d.Source.Prometheus, now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return e.write(ctx, t, []Point{p})
+		}
+	}
 	return nil
+}
+
+// PrometheusPartial reads the counts of the minute in progress up to now. It reports false
+// while the minute is too young to hold two scrapes, and for threshold metrics, which are
+// judged on whole minutes.
+func PrometheusPartial(ctx context.Context, hc *http.Client, p *config.PrometheusSLI, now time.Time) (Point, bool, error) {
+	start := now.Truncate(time.Minute)
+	secs := int(now.Sub(start) / time.Second)
+	if p.Op != "" || secs < 5 {
+		return Point{}, false, nil
+	}
+	window := strconv.Itoa(secs) + "s"
+	total, okT, err := promInstant(ctx, hc, p.URL, PromQL(p.Total, window), now)
+	if err != nil || !okT {
+		return Point{}, false, err
+	}
+	q, bad := p.Good, false
+	if q == "" {
+		q, bad = p.Bad, true
+	}
+	part, _, err := promInstant(ctx, hc, p.URL, PromQL(q, window), now)
+	if err != nil {
+		return Point{}, false, err
+	}
+	total = max(total, 0)
+	if bad {
+		part = total - part
+	}
+	return Point{Timestamp: start.UTC(), Good: min(max(part, 0), total), Total: total}, true, nil
+}
+
+// promInstant runs query at t and sums the series it returns.
+func promInstant(ctx context.Context, hc *http.Client, base, query string, t time.Time) (float64, bool, error) {
+	v := url.Values{}
+	v.Set("query", query)
+	v.Set("time", strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
+	var r struct {
+		Result []struct {
+			Value [2]any `json:"value"`
+		} `json:"result"`
+	}
+	if err := promAPI(ctx, hc, base, "/api/v1/query", v, &r); err != nil {
+		return 0, false, err
+	}
+	sum, found := 0.0, false
+	for _, s := range r.Result {
+		str, _ := s.Value[1].(string)
+		if f, err := strconv.ParseFloat(str, 64); err == nil && finite(f) {
+			sum += f
+			found = true
+		}
+	}
+	return sum, found, nil
 }
 
 var counterSelector = regexp.MustCompile(`^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?\s*$`)
@@ -150,7 +214,7 @@ func PromQL(q, window string) string {
 	// The subquery's step must leave several points in the window whatever the server's
 	// evaluation interval.
 	step := "1m"
-	if window == "1m" {
+	if window == "1m" || strings.HasSuffix(window, "s") {
 		step = "15s"
 	}
 	return "sum(increase((" + strings.TrimSpace(q) + ")[" + window + ":" + step + "]))"
@@ -230,40 +294,16 @@ func promRange(ctx context.Context, hc *http.Client, base, query string, from, t
 	v.Set("start", strconv.FormatInt(from.Unix()+60, 10))
 	v.Set("end", strconv.FormatInt(to.Unix(), 10))
 	v.Set("step", "60")
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/query_range", strings.NewReader(v.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
 	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Values [][2]any `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
+		Result []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("prometheus answered %s with something that is not its JSON", resp.Status)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("prometheus: %s (query %s)", r.Error, query)
+	if err := promAPI(ctx, hc, base, "/api/v1/query_range", v, &r); err != nil {
+		return nil, err
 	}
 	out := map[int64]float64{}
-	for _, series := range r.Data.Result {
+	for _, series := range r.Result {
 		for _, pair := range series.Values {
 			ts, _ := pair[0].(float64)
 			s, _ := pair[1].(string)
@@ -275,4 +315,36 @@ func promRange(ctx context.Context, hc *http.Client, base, query string, from, t
 		}
 	}
 	return out, nil
+}
+
+// promAPI posts a query to Prometheus's HTTP API and decodes the answer's data into out.
+func promAPI(ctx context.Context, hc *http.Client, base, path string, form url.Values, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("prometheus answered %s with something that is not its JSON", resp.Status)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("prometheus: %s (query %s)", r.Error, form.Get("query"))
+	}
+	return json.Unmarshal(r.Data, out)
 }
