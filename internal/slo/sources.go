@@ -98,6 +98,9 @@ func (e *Engine) pullOne(ctx context.Context, id string) error {
 	d := t.d()
 	now := e.clock.Now()
 	end := unixMinute(now) // minutes before the one in progress are complete
+	if d.Source.Kind == "probe" {
+		end++ // rollups hold the minute in progress as far as it went; it is read again next time
+	}
 	t.mu.Lock()
 	from := t.pulledTo
 	t.mu.Unlock()
