@@ -8,22 +8,9 @@ import (
 	"io"
 	"net/url"
 	"strings"
-)
 
-type gateJSON struct {
-	ServiceID string `json:"service_id"`
-	Decision  string `json:"decision"`
-	Ship      bool   `json:"ship"`
-	Reason    string `json:"reason"`
-	SLOs      []struct {
-		ID                   string  `json:"id"`
-		Objective            float64 `json:"objective"`
-		Window               string  `json:"window"`
-		SLIValue             float64 `json:"sli_value"`
-		ErrorBudgetRemaining float64 `json:"error_budget_remaining"`
-		Ship                 bool    `json:"ship"`
-	} `json:"slos"`
-}
+	"github.com/nines-dev/nines/internal/slo"
+)
 
 // runGate is the release gate for CI/CD: exit 0 to ship (every SLO of the service has error
 // budget left), 1 to slow down, 2 when no decision could be made (a pipeline should stop then
@@ -54,7 +41,7 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := needToken(&c); err != nil {
 		return fail(err)
 	}
-	var g gateJSON
+	var g slo.Gate
 	var raw json.RawMessage
 	if err := c.do(ctx, "GET", "/api/v1/services/"+url.PathEscape(service)+"/gate", nil, &raw); err != nil {
 		return fail(err)

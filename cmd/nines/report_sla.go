@@ -8,34 +8,9 @@ import (
 	"io"
 	"net/url"
 	"text/tabwriter"
-	"time"
-)
 
-type slaReportJSON struct {
-	ServiceID string    `json:"service_id"`
-	Period    string    `json:"period"`
-	TimeZone  string    `json:"time_zone"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	Met       bool      `json:"met"`
-	SLOs      []struct {
-		SLOID           string  `json:"slo_id"`
-		Name            string  `json:"name"`
-		Objective       float64 `json:"objective"`
-		Target          float64 `json:"target"`
-		Achieved        float64 `json:"achieved"`
-		Met             bool    `json:"met"`
-		Downtime        string  `json:"downtime"`
-		AllowedDowntime string  `json:"allowed_downtime"`
-		Incidents       []struct {
-			ID          int64     `json:"id"`
-			Title       string    `json:"title"`
-			CreatedAt   time.Time `json:"created_at"`
-			BadEvents   float64   `json:"bad_events"`
-			BudgetSpent float64   `json:"budget_spent"`
-		} `json:"incidents"`
-	} `json:"slos"`
-}
+	"github.com/nines-dev/nines/internal/slo"
+)
 
 // runReportSLA prints a service's SLA report for a calendar month or quarter.
 func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,7 +39,7 @@ func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	q := url.Values{"period": {period}, "tz": {*tz}}
-	var rep slaReportJSON
+	var rep slo.SLAReport
 	var raw json.RawMessage
 	if err := c.do(ctx, "GET", "/api/v1/services/"+url.PathEscape(*service)+"/sla?"+q.Encode(), nil, &raw); err != nil {
 		return err
