@@ -163,6 +163,21 @@ func TestPrometheusSourceReadsPerMinuteCountsFromARealServer(t *testing.T) {
 		near(t, fmt.Sprintf("minute %d good", i), p.Good, want)
 	}
 
+	// A threshold metric (OpenSLO thresholdMetric): each minute is one event, good while fewer
+	// than 100 requests a minute fail.
+	thr := &config.PrometheusSLI{URL: prom, Good: `sum(increase(app_requests_total{code="500"}[1m]))`, Op: "lt", Threshold: 100}
+	tpts, err := slo.PrometheusPoints(context.Background(), http.DefaultClient, thr, start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodMinutes := 0.0
+	for _, p := range tpts {
+		goodMinutes += p.Good
+	}
+	if len(tpts) != minutesOfData || goodMinutes != minutesOfData-2 {
+		t.Errorf("threshold metric: %d minutes, %v good; want %d and %d", len(tpts), goodMinutes, minutesOfData, minutesOfData-2)
+	}
+
 	// Half-way through minute 6 (300 failures a minute), the minute so far: 500 requests, 150 bad.
 	partial, found, err := slo.PrometheusPartial(context.Background(), http.DefaultClient, src, start.Add(6*time.Minute+30*time.Second))
 	if err != nil || !found {
