@@ -8,9 +8,9 @@ import (
 )
 
 // A series holds what one SLO's evaluation reads, so a round costs a fixed number of additions
-// per SLO whatever the traffic: per-minute counts for the last 73 hours (every burn-rate window
-// fits), and one aggregate per hour before that. The database holds the points; an hour that
-// a late point changes is read again from it, and so is the one hour the window's far edge cuts.
+// per SLO whatever the traffic: per-minute counts for the last 6 hours, and one aggregate per
+// hour before that. The database holds the points; an hour that a late point changes is read
+// again from it, and so is each hour a window's far edge cuts (once an hour per window).
 type series struct {
 	def *Definition
 	// ring holds minutes [ringStart, ringStart+ringMinutes); slot m % ringMinutes.
@@ -41,17 +41,17 @@ type minuteRow struct {
 	good, total float64
 }
 
-// ringHours covers the longest default burn-rate window (3d), the hour in progress and the next
-// one, which points from a sender whose clock runs a little ahead may land in.
-const ringHours = 3*24 + 2
+// ringHours covers six hours of minutes (the 5m, 30m, 1h and 6h windows, and every short
+// window of the default rules), the hour in progress and the next one, which points from a
+// sender whose clock runs a little ahead may land in. Longer windows add whole hours to a
+// partial first hour read once from the database.
+const ringHours = 6 + 2
 
 const ringMinutes = ringHours * 60
 
 func newSeries(def *Definition, load loader) *series {
-	hours := int(def.Window.MaxLength()/time.Hour) + 2
-	if longest := int(def.Alerts.longest()/time.Hour) + 2; longest > hours {
-		hours = longest
-	}
+	// Hours back to the start of the period or of the longest window, whichever is older.
+	hours := int(max(def.Window.MaxLength(), def.Alerts.longest(), BurnWindows[len(BurnWindows)-1])/time.Hour) + 4
 	s := &series{def: def, ring: make([]minute, ringMinutes), hours: make([]hourBlock, hours), edge: map[int64]*[60]minute{},
 		oldSums: map[[2]int64]agg{}, load: load}
 	for i := range s.hours {
@@ -283,7 +283,7 @@ func (s *series) wholeHours(ctx context.Context, h0, h1 int64) (agg, error) {
 		a.add(b)
 	}
 	// Each window reaching back past the ring has one entry; a few cover them all.
-	if len(s.oldSums) >= 8 {
+	if len(s.oldSums) >= 16 {
 		clear(s.oldSums)
 	}
 	s.oldSums[key] = a
@@ -298,8 +298,8 @@ func (s *series) edgeHour(ctx context.Context, h int64) (*[60]minute, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A window's far edge moves one minute at a time, so a few hours cover every window.
-	if len(s.edge) >= 4 {
+	// A window's far edge moves one minute at a time, so an hour per window covers them all.
+	if len(s.edge) >= 12 {
 		clear(s.edge)
 	}
 	s.edge[h] = mins

@@ -196,7 +196,7 @@ slos:
     sli: {events: {source: push}}
 `)
 		var pts []slo.Point
-		// Ten bad minutes on 2 October (held as hourly sums, far outside the 3-day minute ring)...
+		// Ten bad minutes on 2 October (held as hourly sums, far older than the minute ring)...
 		for i := 0; i < 10; i++ {
 			pts = append(pts, slo.Point{Timestamp: at("2026-10-02T08:00:00Z").Add(time.Duration(i) * time.Minute), Good: 0, Total: 5})
 		}
