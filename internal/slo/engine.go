@@ -719,6 +719,14 @@ func (e *Engine) resolveRemoved(ctx context.Context) error {
 	return nil
 }
 
+func (e *Engine) logRound(ctx context.Context, err error) {
+	// At shutdown the pipeline closes before the engine stops; the next start evaluates again.
+	if err == nil || ctx.Err() != nil || errors.Is(err, alert.ErrClosed) {
+		return
+	}
+	e.log.Warn("slo evaluation", "err", err)
+}
+
 // Run evaluates on every wake-up (data arrived) and every Interval, and pulls sources that
 // nines reads itself, until ctx ends.
 func (e *Engine) Run(ctx context.Context) {
@@ -731,13 +739,9 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.wake:
-			if err := e.Round(ctx, true); err != nil && ctx.Err() == nil {
-				e.log.Warn("slo evaluation", "err", err)
-			}
+			e.logRound(ctx, e.Round(ctx, true))
 		case <-t.C():
-			if err := e.Round(ctx, false); err != nil && ctx.Err() == nil {
-				e.log.Warn("slo evaluation", "err", err)
-			}
+			e.logRound(ctx, e.Round(ctx, false))
 			if now := e.clock.Now(); now.Sub(lastPrune) > time.Hour {
 				lastPrune = now
 				if _, err := e.db.Exec(ctx, `DELETE FROM slo_points WHERE at < ?`, now.Add(-Retention).UnixMilli()); err != nil && ctx.Err() == nil {

@@ -14,17 +14,25 @@ import (
 )
 
 func (s *Server) sloRoutes() []Route {
-	if s.SLOs == nil {
-		return nil
-	}
 	return []Route{
-		{Method: "POST", Pattern: "/api/v1/slis/{id}/events", Role: auth.Responder, Handle: s.pushSLIEvents, API: true},
-		{Method: "GET", Pattern: "/api/v1/slos", Role: auth.Viewer, Handle: s.listSLOs, API: true},
-		{Method: "GET", Pattern: "/api/v1/slos/{id}", Role: auth.Viewer, Handle: s.getSLO, API: true},
-		{Method: "GET", Pattern: "/api/v1/services/{id}/gate", Role: auth.Viewer, Handle: s.serviceGate, API: true},
-		{Method: "GET", Pattern: "/api/v1/services/{id}/sla", Role: auth.Viewer, Handle: s.serviceSLA, API: true},
-		{Method: "GET", Pattern: "/slos", Role: auth.Viewer, Handle: s.slosPage},
-		{Method: "GET", Pattern: "/slos/{id}", Role: auth.Viewer, Handle: s.sloPage},
+		{Method: "POST", Pattern: "/api/v1/slis/{id}/events", Role: auth.Responder, Handle: s.withSLOs(s.pushSLIEvents), API: true},
+		{Method: "GET", Pattern: "/api/v1/slos", Role: auth.Viewer, Handle: s.withSLOs(s.listSLOs), API: true},
+		{Method: "GET", Pattern: "/api/v1/slos/{id}", Role: auth.Viewer, Handle: s.withSLOs(s.getSLO), API: true},
+		{Method: "GET", Pattern: "/api/v1/services/{id}/gate", Role: auth.Viewer, Handle: s.withSLOs(s.serviceGate), API: true},
+		{Method: "GET", Pattern: "/api/v1/services/{id}/sla", Role: auth.Viewer, Handle: s.withSLOs(s.serviceSLA), API: true},
+		{Method: "GET", Pattern: "/slos", Role: auth.Viewer, Handle: s.withSLOs(s.slosPage)},
+		{Method: "GET", Pattern: "/slos/{id}", Role: auth.Viewer, Handle: s.withSLOs(s.sloPage)},
+	}
+}
+
+// withSLOs answers 503 when the server runs without the SLO engine (a test server, say), so the
+// route table is the same however nines is wired.
+func (s *Server) withSLOs(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.SLOs == nil {
+			return errorf(http.StatusServiceUnavailable, "SLOs are not evaluated by this server")
+		}
+		return h(w, r)
 	}
 }
 
