@@ -39,11 +39,13 @@ func commands() map[string]command {
 
 		// on-call (schedules, escalation, notifications)
 		"oncall": {"who is on call, and overrides (add, list, delete)", runOnCall},
-		"report": {"reports of a running server: oncall (load and off-hours compensation)", runReport},
 
 		// monitors (probes, heartbeats)
 
 		// SLOs
+		"slo":    {"export SLOs as Prometheus rules, or show their error budgets", runSLO},
+		"gate":   {"release gate: exit 0 to ship, 1 to slow down (error budget spent)", runGate},
+		"report": {"reports: sla (availability against the SLA), oncall (load and time off owed)", runReport},
 
 		// web accounts, status pages
 

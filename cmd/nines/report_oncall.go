@@ -9,18 +9,6 @@ import (
 	"time"
 )
 
-// reports are the kinds `nines report` knows, each in the file of its domain.
-var reports = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"oncall": runReportOnCall,
-}
-
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || reports[args[0]] == nil {
-		return fmt.Errorf("usage: nines report oncall --from DATE --to DATE [--json]")
-	}
-	return reports[args[0]](ctx, args[1:], stdout, stderr)
-}
-
 func runReportOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report oncall", stderr)
 	var c client

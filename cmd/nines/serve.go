@@ -22,6 +22,7 @@ import (
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -77,6 +78,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// monitors (probes, heartbeats)
 
 	// SLOs
+	sloEngine := slo.NewEngine(db, clk, pipeline, log)
+	sloEngine.Apply(cfg)
+	live.Subscribe(func(_, c *config.Config) { sloEngine.Apply(c) })
+	srv.SLOs = sloEngine
+	sloCtx, stopSLO := context.WithCancel(context.Background())
+	defer stopSLO()
+	go sloEngine.Run(sloCtx)
 
 	// web accounts, status pages
 

@@ -15,6 +15,7 @@ import (
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -35,6 +36,7 @@ func schemas() []store.Schema {
 		// monitors (probes, heartbeats)
 
 		// SLOs
+		slo.Schema,
 
 		// web accounts, status pages
 

@@ -130,6 +130,13 @@ func (c *Config) parse(file string, data []byte, errs *Errors) {
 		if isNull(root) {
 			continue
 		}
+		// OpenSLO tools also write a list of documents as one YAML document.
+		if root.Kind == yaml.SequenceNode && len(root.Content) > 0 && strings.HasPrefix(apiVersion(root.Content[0]), "openslo/") {
+			for _, item := range root.Content {
+				c.OpenSLO = append(c.OpenSLO, parseOpenSLO(file, item, errs))
+			}
+			continue
+		}
 		if api := apiVersion(root); api != "" {
 			if !strings.HasPrefix(api, "openslo/") {
 				errs.add(Pos{file, root.Line, root.Column}, "unsupported apiVersion %q (nines reads openslo/v1 documents and its own format, which has no apiVersion)", api)

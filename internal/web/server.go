@@ -29,6 +29,7 @@ import (
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
+	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -50,6 +51,7 @@ type Server struct {
 	// monitors (probes, heartbeats)
 
 	// SLOs
+	SLOs *slo.Engine
 
 	// web accounts, status pages
 
