@@ -403,13 +403,18 @@ func (s *Service) nextReminder(item ActionItem, now time.Time) (time.Time, strin
 
 func (s *Service) scheduleReminder(ctx context.Context, tx *store.Tx, item ActionItem, now time.Time) error {
 	at, when := s.nextReminder(item, now)
+	return s.setReminder(ctx, tx, item.ID, at, when)
+}
+
+func (s *Service) setReminder(ctx context.Context, tx *store.Tx, id int64, at time.Time, when string) error {
 	p, _ := json.Marshal(reminderPayload{When: when, At: at.UnixMilli()})
-	return s.timers.Set(ctx, tx, reminderTimer, reminderKey(item.ID), at, string(p))
+	return s.timers.Set(ctx, tx, reminderTimer, reminderKey(id), at, string(p))
 }
 
 // remind runs when a reminder is due: it tells the owner and schedules the next one, unless
-// the item is done. Running it twice for one due time sends at most one extra reminder, and
-// only after a crash between the two.
+// the item is done. A reminder that fails is retried with backoff until it goes through or the
+// next one falls due; the Reminder's keys make a run after a crash send nothing twice but the
+// message the crash interrupted.
 func (s *Service) remind(ctx context.Context, t timers.Timer) error {
 	id, err := strconv.ParseInt(strings.TrimPrefix(t.Key, "action:"), 10, 64)
 	if err != nil {
@@ -432,7 +437,13 @@ func (s *Service) remind(ctx context.Context, t timers.Timer) error {
 		at = time.UnixMilli(p.At).UTC()
 	}
 	if err := s.Reminder.Remind(ctx, Notice{Item: item, When: p.When, At: at, Attempt: t.Attempts + 1}); err != nil {
-		return err
+		next, when := s.nextReminder(item, at)
+		if next.After(s.clock.Now()) {
+			return err
+		}
+		// The next reminder is due already and replaces this one's retries, so a contact
+		// method that stays down does not hold back the reminders that follow.
+		return s.db.Tx(ctx, func(tx *store.Tx) error { return s.setReminder(ctx, tx, item.ID, next, when) })
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		return s.scheduleReminder(ctx, tx, item, s.clock.Now())

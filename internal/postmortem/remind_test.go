@@ -262,6 +262,33 @@ func TestARetrySendsOnlyToTheContactMethodsThatFailed(t *testing.T) {
 	})
 }
 
+func TestAContactMethodThatStaysDownDoesNotHoldBackTheNextReminder(t *testing.T) {
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		smtp := notifytest.StartSMTP(t, "none")
+		hook := notifytest.StartReceiver(t)
+		hook.Status = func(int) int { return 503 }
+		sc := newReminderScene(t, db, smtp, fmt.Sprintf(`      - {id: hook, type: webhook, address: %q}`, hook.URL), "")
+
+		sc.clock.Set(beforeDue)
+		storetest.Eventually(t, 10*time.Second, "the email and the refused webhook", func() bool {
+			return len(smtp.Mails()) == 1 && len(hook.Requests()) == 1
+		})
+		sc.waitForRetry(t)
+		sc.clock.Set(afterDue.Add(time.Hour))
+		storetest.Eventually(t, 10*time.Second, "the overdue reminder email", func() bool { return len(smtp.Mails()) == 2 })
+		storetest.Eventually(t, 10*time.Second, "the overdue reminder's webhook to wait for its retry", func() bool {
+			p, _ := sc.runner.Pending(context.Background(), reminderKind)
+			return len(p) == 1 && p[0].Attempts > 0 && strings.Contains(p[0].Payload, `"when":"overdue"`)
+		})
+		if subject, _ := readMail(t, smtp.Mails()[1]); !strings.HasPrefix(subject, "[nines] Overdue action item (due 2026-12-01)") {
+			t.Errorf("second mail's subject = %q, want the overdue reminder", subject)
+		}
+		if n := len(smtp.Mails()); n != 2 {
+			t.Errorf("%d mails, want the before-due and the overdue reminder once each", n)
+		}
+	})
+}
+
 func TestAnOwnerWithoutContactMethodsHasTheReminderRecordedAsUndeliverable(t *testing.T) {
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
