@@ -76,10 +76,16 @@ server: {base_url: "https://nines.example.com/"}
 	return sc
 }
 
-// events returns the data of the incident's timeline events of one type.
+// events returns the data of the scene's incident's timeline events of one type.
 func (sc *reminderScene) events(t *testing.T, typ string) []map[string]any {
 	t.Helper()
-	tl, err := sc.incidents.Timeline(context.Background(), sc.inc.ID)
+	return sc.world.events(t, sc.inc.ID, typ)
+}
+
+// events returns the data of an incident's timeline events of one type.
+func (w *world) events(t *testing.T, incidentID int64, typ string) []map[string]any {
+	t.Helper()
+	tl, err := w.incidents.Timeline(context.Background(), incidentID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,18 +311,9 @@ func TestAnOwnerWithoutContactMethodsHasTheReminderRecordedAsUndeliverable(t *te
 		if err := rem.Remind(ctx, postmortem.Notice{Item: item, When: postmortem.Overdue, At: afterDue, Attempt: 1}); err != nil {
 			t.Fatalf("Remind = %v; an owner nobody can reach is not worth retrying", err)
 		}
-		tl, err := w.incidents.Timeline(ctx, inc.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, e := range tl {
-			if e.Type == postmortem.EventActionReminderFailed {
-				got = append(got, string(e.Data))
-			}
-		}
-		if len(got) != 1 || !strings.Contains(got[0], "nobody has no contact method a reminder can use") {
-			t.Errorf("failed reminders on the timeline = %v, want one saying nobody cannot be reached", got)
+		got := w.events(t, inc.ID, postmortem.EventActionReminderFailed)
+		if len(got) != 1 || got[0]["error"] != "nobody has no contact method a reminder can use" || got[0]["permanent"] != true {
+			t.Errorf("failed reminders on the timeline = %v, want one saying nobody cannot be reached, for good", got)
 		}
 	})
 }
