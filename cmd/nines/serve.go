@@ -89,12 +89,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// web accounts, status pages
 
 	// response (changes, postmortems, action items)
-	// Reminders to action item owners go on the incident timeline until the notification
-	// package wires its contact-method Reminder in here (postmortems.Reminder = ...).
 	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
 	srv.Changes = change.New(db, incidents, clk)
 	srv.Postmortems = postmortem.New(db, incidents, srv.Changes, live, runner, clk)
 	srv.Postmortems.IndexIncidents()
+	// Reminders reach action item owners through the same channels as pages.
+	srv.Postmortems.Reminder = postmortem.NewContactReminder(srv.Postmortems, srv.Escalation.Channel, srv.Escalation.BaseURL)
 	srv.Reports = report.New(incidents, pipeline, srv.Changes, live)
 
 	ln, err := net.Listen("tcp", addr)

@@ -37,10 +37,19 @@ type Message struct {
 	ResolveURL string
 	// Bundle lists further incidents folded into this message by rate limiting.
 	Bundle []Message
+	// Event, Headline and Body make the message a notice about an incident rather than a page
+	// (an action item reminder): channels show Headline and Body in place of the page's fields,
+	// and webhooks send Event instead of "incident.page". Pages leave them empty.
+	Event    string
+	Headline string
+	Body     string
 }
 
 // Subject is a one-line summary fit for an email subject or an SMS.
 func (m Message) Subject() string {
+	if m.Headline != "" {
+		return m.Headline
+	}
 	if n := len(m.Bundle); n > 0 {
 		return fmt.Sprintf("[nines] %d incidents need attention (#%d %s and %d more)", n+1, m.IncidentID, m.Title, n)
 	}
@@ -49,6 +58,9 @@ func (m Message) Subject() string {
 
 // Text is the plain-text body shared by the channels that show text.
 func (m Message) Text() string {
+	if m.Body != "" {
+		return m.Body
+	}
 	var b strings.Builder
 	for i, x := range append([]Message{m}, m.Bundle...) {
 		if i > 0 {
@@ -73,11 +85,14 @@ func (m Message) Text() string {
 	return b.String()
 }
 
-// Short is the text of an SMS: subject and the acknowledge link, nothing else.
+// Short is the text of an SMS: subject and the acknowledge link (a notice's: the incident
+// page), nothing else.
 func (m Message) Short() string {
 	s := m.Subject()
 	if m.AckURL != "" {
 		s += " Ack: " + m.AckURL
+	} else if m.Headline != "" && m.URL != "" {
+		s += " " + m.URL
 	}
 	return s
 }

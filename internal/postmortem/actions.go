@@ -65,7 +65,12 @@ const (
 	EventActionCreated  = "action_item.created"
 	EventActionUpdated  = "action_item.updated"
 	EventActionReminder = "action_item.reminder"
+	// EventActionReminderFailed records a reminder a contact method did not take; it is
+	// retried unless the failure is permanent.
+	EventActionReminderFailed = "action_item.reminder_failed"
 )
+
+var reminderActor = incident.Actor{Name: "nines", Source: "reminder"}
 
 // ErrNoAction is returned for an action item id that does not exist.
 var ErrNoAction = errors.New("action item not found")
@@ -247,6 +252,9 @@ func (s *Service) UpdateAction(ctx context.Context, id int64, p ActionPatch, a i
 			return err
 		}
 		if item.State == Done {
+			if _, err := tx.Exec(ctx, `DELETE FROM action_reminders WHERE action_id = ?`, id); err != nil {
+				return err
+			}
 			return s.timers.Cancel(ctx, tx, reminderTimer, reminderKey(id))
 		}
 		return s.scheduleReminder(ctx, tx, item, now)
@@ -363,6 +371,9 @@ const RepeatOverdue = 5
 
 type reminderPayload struct {
 	When string `json:"when"`
+	// At is when the reminder was due. The timer's own due time moves on each retry; this
+	// does not, so it keys the reminder's deliveries.
+	At int64 `json:"at,omitempty"`
 }
 
 // reminderTime is the start of the working day on date, where the team works.
@@ -392,13 +403,18 @@ func (s *Service) nextReminder(item ActionItem, now time.Time) (time.Time, strin
 
 func (s *Service) scheduleReminder(ctx context.Context, tx *store.Tx, item ActionItem, now time.Time) error {
 	at, when := s.nextReminder(item, now)
-	p, _ := json.Marshal(reminderPayload{When: when})
-	return s.timers.Set(ctx, tx, reminderTimer, reminderKey(item.ID), at, string(p))
+	return s.setReminder(ctx, tx, item.ID, at, when)
+}
+
+func (s *Service) setReminder(ctx context.Context, tx *store.Tx, id int64, at time.Time, when string) error {
+	p, _ := json.Marshal(reminderPayload{When: when, At: at.UnixMilli()})
+	return s.timers.Set(ctx, tx, reminderTimer, reminderKey(id), at, string(p))
 }
 
 // remind runs when a reminder is due: it tells the owner and schedules the next one, unless
-// the item is done. Running it twice for one due time sends at most one extra reminder, and
-// only after a crash between the two.
+// the item is done. A reminder that fails is retried with backoff until it goes through or the
+// next one falls due; the Reminder's keys make a run after a crash send nothing twice but the
+// message the crash interrupted.
 func (s *Service) remind(ctx context.Context, t timers.Timer) error {
 	id, err := strconv.ParseInt(strings.TrimPrefix(t.Key, "action:"), 10, 64)
 	if err != nil {
@@ -416,8 +432,18 @@ func (s *Service) remind(ctx context.Context, t timers.Timer) error {
 	}
 	var p reminderPayload
 	json.Unmarshal([]byte(t.Payload), &p)
-	if err := s.Reminder.Remind(ctx, Notice{Item: item, When: p.When, At: t.Due}); err != nil {
-		return err
+	at := t.Due
+	if p.At != 0 {
+		at = time.UnixMilli(p.At).UTC()
+	}
+	if err := s.Reminder.Remind(ctx, Notice{Item: item, When: p.When, At: at, Attempt: t.Attempts + 1}); err != nil {
+		next, when := s.nextReminder(item, at)
+		if next.After(s.clock.Now()) {
+			return err
+		}
+		// The next reminder is due already and replaces this one's retries, so a contact
+		// method that stays down does not hold back the reminders that follow.
+		return s.db.Tx(ctx, func(tx *store.Tx) error { return s.setReminder(ctx, tx, item.ID, next, when) })
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		return s.scheduleReminder(ctx, tx, item, s.clock.Now())
@@ -427,12 +453,14 @@ func (s *Service) remind(ctx context.Context, t timers.Timer) error {
 // Notice is one reminder to an action item's owner.
 type Notice struct {
 	Item ActionItem
-	When string // Before or Overdue
-	At   time.Time
+	When string    // Before or Overdue
+	At   time.Time // when the reminder was due, the same on every attempt
+	// Attempt counts runs of this reminder, from 1; a Reminder that fails is run again.
+	Attempt int
 }
 
-// Reminder tells an owner about an action item. The notification package provides one that
-// goes through the owner's contact methods; TimelineReminder records it on the incident.
+// Reminder tells an owner about an action item. ContactReminder sends it through the owner's
+// contact methods; TimelineReminder only records it on the incident.
 type Reminder interface {
 	Remind(ctx context.Context, n Notice) error
 }
@@ -450,8 +478,7 @@ var _ Reminder = (*TimelineReminder)(nil)
 // Remind appends an action_item.reminder event.
 func (r *TimelineReminder) Remind(ctx context.Context, n Notice) error {
 	return r.db.Tx(ctx, func(tx *store.Tx) error {
-		return r.incidents.Append(ctx, tx, n.Item.IncidentID, EventActionReminder, r.clock.Now().Truncate(time.Millisecond),
-			incident.Actor{Name: "nines", Source: "reminder"},
+		return r.incidents.Append(ctx, tx, n.Item.IncidentID, EventActionReminder, r.clock.Now().Truncate(time.Millisecond), reminderActor,
 			map[string]any{"action_id": n.Item.ID, "owner": n.Item.Owner, "due": n.Item.Due, "when": n.When, "title": n.Item.Title})
 	})
 }

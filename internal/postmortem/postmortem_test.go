@@ -58,7 +58,13 @@ type world struct {
 
 func newWorld(t *testing.T, db *store.DB, start time.Time) *world {
 	t.Helper()
-	cfg, err := config.Parse("nines.yaml", []byte(testConfig))
+	return newWorldFrom(t, db, start, testConfig)
+}
+
+// newWorldFrom is newWorld under another config.
+func newWorldFrom(t *testing.T, db *store.DB, start time.Time, yaml string) *world {
+	t.Helper()
+	cfg, err := config.Parse("nines.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}

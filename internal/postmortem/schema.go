@@ -4,7 +4,8 @@ import "github.com/nines-dev/nines/internal/store"
 
 // Schema holds postmortems, their action items and the search index over incidents, notes and
 // postmortems. Times are UTC unix milliseconds; due dates are civil dates (YYYY-MM-DD) in the
-// configured time zone, since "due Friday" means Friday where the team works.
+// configured time zone, since "due Friday" means Friday where the team works. action_reminders
+// is the idempotency record of reminders sent through contact methods.
 var Schema = store.Schema{Component: "postmortem", Migrations: []string{`
 CREATE TABLE postmortems (
 	incident_id BIGINT PRIMARY KEY REFERENCES incidents (id),
@@ -44,4 +45,13 @@ CREATE INDEX search_docs_ref ON search_docs (kind, ref_id);
 CREATE INDEX search_docs_incident ON search_docs (incident_id);
 {{sqlite}}CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'porter unicode61');
 {{postgres}}CREATE INDEX search_docs_fts ON search_docs USING GIN (to_tsvector('english', title || ' ' || body));
+`, `
+CREATE TABLE action_reminders (
+	key TEXT PRIMARY KEY,
+	action_id BIGINT NOT NULL,
+	method TEXT NOT NULL,
+	state TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX action_reminders_action ON action_reminders (action_id);
 `}}

@@ -21,6 +21,9 @@ type block map[string]any
 // Body is the webhook payload: text for notifications, blocks for the message itself.
 func Body(m notify.Message) ([]byte, error) {
 	text := fmt.Sprintf("*<%s|#%d %s>*\n%s · severity %s · urgency %s", m.URL, m.IncidentID, escape(m.Title), escape(m.Service), m.Severity, m.Urgency)
+	if m.Headline != "" {
+		text = fmt.Sprintf("*<%s|%s>*\n%s", m.URL, escape(m.Headline), escape(m.Body))
+	}
 	if n := len(m.Bundle); n > 0 {
 		text += fmt.Sprintf("\n…and %d more incidents:", n)
 		for _, b := range m.Bundle {

@@ -27,6 +27,12 @@ func Body(m notify.Message) ([]byte, error) {
 			{"title": "Urgency", "value": m.Urgency},
 		}},
 	}
+	if m.Headline != "" {
+		body = []obj{
+			{"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "text": m.Headline},
+			{"type": "TextBlock", "wrap": true, "text": m.Body},
+		}
+	}
 	for _, b := range m.Bundle {
 		body = append(body, obj{"type": "TextBlock", "wrap": true, "text": fmt.Sprintf("#%d %s (%s)", b.IncidentID, b.Title, b.Service)})
 	}

@@ -39,11 +39,18 @@ type Payload struct {
 	AckURL     string    `json:"ack_url"`
 	ResolveURL string    `json:"resolve_url"`
 	Bundle     []Payload `json:"bundle,omitempty"`
+	// Headline and Text are set on notices that are not pages (event action_item.reminder).
+	Headline string `json:"headline,omitempty"`
+	Text     string `json:"text,omitempty"`
 }
 
 func payload(m notify.Message) Payload {
 	p := Payload{Event: "incident.page", Key: m.Key, IncidentID: m.IncidentID, Title: m.Title, Service: m.Service,
-		Severity: m.Severity, Urgency: m.Urgency, Step: m.Step, At: m.At, URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL}
+		Severity: m.Severity, Urgency: m.Urgency, Step: m.Step, At: m.At, URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL,
+		Headline: m.Headline, Text: m.Body}
+	if m.Event != "" {
+		p.Event = m.Event
+	}
 	for _, b := range m.Bundle {
 		p.Bundle = append(p.Bundle, payload(b))
 	}
