@@ -44,6 +44,7 @@ func commands() map[string]command {
 		// SLOs
 
 		// web accounts, status pages
+		"user": {"create users, set passwords, disable and list them (works offline)", runUser},
 
 		// response (changes, postmortems, action items)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -69,6 +70,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// SLOs
 
 	// web accounts, status pages
+	if srv.StatusPages, err = statuspage.New(ctx, statuspage.Options{DB: db, Clock: clk, Config: live, Incidents: incidents,
+		Runner: runner, Mailer: subscriberMailer(), Log: log}); err != nil {
+		return err
+	}
 
 	// response (changes, postmortems, action items)
 

@@ -11,6 +11,7 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -31,6 +32,7 @@ func schemas() []store.Schema {
 		// SLOs
 
 		// web accounts, status pages
+		statuspage.Schema,
 
 		// response (changes, postmortems, action items)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -45,6 +46,12 @@ type Server struct {
 	// SLOs
 
 	// web accounts, status pages
+	Users       *auth.Users
+	Sessions    *auth.Sessions
+	Audit       *auth.Audit
+	Limiter     *auth.LoginLimiter
+	StatusPages *statuspage.Service
+	live        *liveHub
 
 	// response (changes, postmortems, action items)
 
@@ -99,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	if s.ui == nil {
 		s.ui = newUI()
 	}
+	s.initAccounts() // web accounts, status pages
 	if s.csrfKey == nil {
 		key, err := s.DB.Secret(context.Background(), "csrf")
 		if err != nil {
@@ -110,7 +118,7 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
-	return s.recoverPanics(mux)
+	return s.recoverPanics(s.customDomains(mux))
 }
 
 func (s *Server) wrap(rt Route) http.Handler {
@@ -125,6 +133,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if err != nil {
 			s.writeError(sw, r, err)
 		}
+		s.audit(rt, r, sw.status)
 		s.metrics.observe(label, sw.status, time.Since(start))
 	})
 }
@@ -169,6 +178,13 @@ func (s *Server) principal(r *http.Request) (auth.Principal, bool, error) {
 	}
 	if secret == "" {
 		return auth.Principal{}, false, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: send an API token as 'Authorization: Bearer <token>'"}
+	}
+	if viaCookie {
+		p, err := s.Sessions.Verify(r.Context(), secret)
+		if errors.Is(err, auth.ErrNoSession) {
+			return p, viaCookie, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: " + err.Error()}
+		}
+		return p, viaCookie, err
 	}
 	p, err := s.Tokens.Verify(r.Context(), secret)
 	if errors.Is(err, auth.ErrInvalidToken) {
