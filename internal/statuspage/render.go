@@ -288,7 +288,9 @@ func pageOf(v *View) pageJSON {
 	return pageJSON{ID: v.Page.ID, Name: v.Page.Title, URL: v.URL, TimeZone: "Etc/UTC", UpdatedAt: jsonTime(v.UpdatedAt)}
 }
 
-func statusOf(v *View) statusJSON { return statusJSON{Indicator: v.Indicator, Description: v.Description} }
+func statusOf(v *View) statusJSON {
+	return statusJSON{Indicator: v.Indicator, Description: v.Description}
+}
 
 func (v *View) componentsJSON() ([]componentJSON, map[string]componentJSON) {
 	out := []componentJSON{}

@@ -377,4 +377,3 @@ func (s *Server) uiMaintenance(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/status-pages#page-"+r.PathValue("page"), http.StatusSeeOther)
 	return nil
 }
-

@@ -2,10 +2,10 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
 	"io/fs"
 	"net/http"
