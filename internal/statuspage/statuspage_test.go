@@ -213,9 +213,9 @@ func TestUptimeBarsComeFromIncidentHistory(t *testing.T) {
 	at := func(day, hour int) time.Time { return start.AddDate(0, 0, day).Add(time.Duration(hour) * time.Hour) }
 	res := func(t time.Time) *time.Time { return &t }
 	incs := []incident.Incident{
-		{Severity: incident.Critical, CreatedAt: at(1, 0), ResolvedAt: res(at(1, 6))},  // 6 h major
-		{Severity: incident.Error, CreatedAt: at(3, 12), ResolvedAt: res(at(4, 12))},   // partial across midnight
-		{Severity: incident.Warning, CreatedAt: at(6, 0), ResolvedAt: res(at(6, 1))},   // degraded: no downtime
+		{Severity: incident.Critical, CreatedAt: at(1, 0), ResolvedAt: res(at(1, 6))},   // 6 h major
+		{Severity: incident.Error, CreatedAt: at(3, 12), ResolvedAt: res(at(4, 12))},    // partial across midnight
+		{Severity: incident.Warning, CreatedAt: at(6, 0), ResolvedAt: res(at(6, 1))},    // degraded: no downtime
 		{Severity: incident.Critical, CreatedAt: at(-5, 0), ResolvedAt: res(at(0, 12))}, // began before the window
 	}
 	now := at(9, 12)
