@@ -17,6 +17,9 @@ import (
 // initAccounts fills in the account and status page services a caller did not wire, so a
 // Server built with only the spine's fields still signs people in.
 func (s *Server) initAccounts() {
+	if s.ui != nil && s.Clock != nil {
+		s.ui.now = s.Clock.Now
+	}
 	if s.Users == nil {
 		s.Users = auth.NewUsers(s.DB, s.Clock)
 	}

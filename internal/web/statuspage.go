@@ -80,12 +80,14 @@ func (s *Server) componentBadge(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// serveRendered writes a pre-rendered asset: short public caching so a CDN or a browser can
-// absorb a spike, ETag revalidation, and the gzipped body for clients that take it.
+// serveRendered writes a pre-rendered asset: ETag revalidation, a few seconds of shared caching,
+// and the gzipped body for clients that take it.
 func serveRendered(w http.ResponseWriter, r *http.Request, a *statuspage.Rendered) {
 	h := w.Header()
 	h.Set("Content-Type", a.ContentType)
-	h.Set("Cache-Control", "public, max-age=10")
+	// Browsers revalidate every time (a 304 costs little) so nobody looks at an old status;
+	// a CDN in front may hold a copy for a few seconds.
+	h.Set("Cache-Control", "public, max-age=0, s-maxage=5")
 	h.Set("ETag", a.ETag)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -34,10 +34,11 @@ type ui struct {
 	pages  map[string]*template.Template
 	assets map[string][]byte // hashed name -> content
 	urls   map[string]string // plain name -> /static/hashed name
+	now    func() time.Time  // the server's clock, so "5 minutes ago" agrees with the timeline
 }
 
 func newUI() *ui {
-	u := &ui{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}}
+	u := &ui{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}, now: time.Now}
 	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -53,7 +54,7 @@ func newUI() *ui {
 	})
 	funcs := template.FuncMap{
 		"asset": func(name string) string { return u.urls[name] },
-		"ago":   ago,
+		"ago":   func(t time.Time) string { return ago(u.now().Sub(t)) },
 		"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"raw":   func(b []byte) string { return string(b) },
@@ -71,8 +72,7 @@ func newUI() *ui {
 	return u
 }
 
-func ago(t time.Time) string {
-	d := time.Since(t)
+func ago(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return "just now"

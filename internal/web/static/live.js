@@ -25,4 +25,5 @@
   };
   var es = new EventSource("/events");
   es.addEventListener("change", refresh);
+  es.onopen = function () { document.documentElement.dataset.live = "open"; };
 })();
