@@ -79,7 +79,7 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 		service, severity string
 		daysAgo, hours    int
 	}{{"checkout", incident.Critical, 61, 3}, {"search", incident.Error, 40, 20}, {"checkout", incident.Error, 12, 6}, {"search", incident.Critical, 5, 1}} {
-		e.clock.Set(now.Add(-3 * time.Hour).AddDate(0, 0, -h.daysAgo))
+		e.clock.Set(now.Add(-3*time.Hour).AddDate(0, 0, -h.daysAgo))
 		old := e.openIncident(h.service, h.severity, "An old incident")
 		e.clock.Advance(time.Duration(h.hours) * time.Hour)
 		if _, err := e.incidents.Resolve(context.Background(), old, incident.Actor{Name: "test", Source: "test"}); err != nil {
