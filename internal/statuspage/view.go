@@ -62,7 +62,7 @@ func (b Bar) Title() string {
 	if b.Status == Operational {
 		return b.Day.Format("Jan 2") + ": no incidents"
 	}
-	return fmt.Sprintf("%s: %s, %.2f%% uptime", b.Day.Format("Jan 2"), strings.ToLower(b.Status.Label()), b.Uptime)
+	return fmt.Sprintf("%s: %s, %s", b.Day.Format("Jan 2"), strings.ToLower(b.Status.Label()), trimPct(b.Uptime))
 }
 
 // partialWeight is how much a partial outage counts as downtime, as Statuspage weighs it.
