@@ -74,6 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Runner: runner, Mailer: subscriberMailer(), Log: log}); err != nil {
 		return err
 	}
+	if err := schedulePruning(ctx, db, runner, auth.NewSessions(db, clk), clk); err != nil {
+		return err
+	}
 
 	// response (changes, postmortems, action items)
 

@@ -103,3 +103,9 @@ func (s *Sessions) Prune(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// PruneTimer is the durable timer kind that deletes dead sessions every PruneEvery.
+const (
+	PruneTimer = "auth.prune-sessions"
+	PruneEvery = time.Hour
+)
