@@ -295,3 +295,55 @@ func VerifyPassword(hash, password string) bool {
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// SignInExternal finds the user an identity provider vouches for: by the provider's subject
+// first; else by username, linking the subject on that first sign-in; else, when create is
+// set, a new account with role and no password. It returns ErrNoUser when there is no account
+// to sign in to, and ErrBadLogin for a disabled one.
+func (u *Users) SignInExternal(ctx context.Context, subject, username string, create bool, role Role) (User, error) {
+	var user User
+	err := u.db.Tx(ctx, func(tx *store.Tx) error {
+		find := func(where string, arg any) (bool, error) {
+			var teams string
+			var created int64
+			var disabled sql.NullInt64
+			var sub sql.NullString
+			err := tx.QueryRow(ctx, `SELECT id, username, name, role, teams, created_at, disabled_at, oidc_subject FROM users WHERE `+where+` = ?`, arg).
+				Scan(&user.ID, &user.Username, &user.Name, &user.Role, &teams, &created, &disabled, &sub)
+			if errors.Is(err, sql.ErrNoRows) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			if disabled.Valid || (sub.Valid && sub.String != subject) {
+				// A disabled account, or one already tied to another identity: no way in.
+				return true, ErrBadLogin
+			}
+			user.Teams, user.CreatedAt = splitTeams(teams), time.UnixMilli(created).UTC()
+			if !sub.Valid {
+				_, err = tx.Exec(ctx, `UPDATE users SET oidc_subject = ? WHERE id = ?`, subject, user.ID)
+			}
+			return true, err
+		}
+		if ok, err := find("oidc_subject", subject); ok || err != nil {
+			return err
+		}
+		if ok, err := find("username", username); ok || err != nil {
+			return err
+		}
+		if !create {
+			return ErrNoUser
+		}
+		if err := CheckUsername(username); err != nil {
+			return err
+		}
+		now := u.clock.Now()
+		user = User{Username: username, Name: username, Role: role.String(), Teams: []string{}, CreatedAt: now.Truncate(time.Millisecond)}
+		var err error
+		user.ID, err = tx.InsertID(ctx, `INSERT INTO users (username, name, role, teams, password_hash, oidc_subject, created_at) VALUES (?, ?, ?, '', '', ?, ?)`,
+			username, username, role.String(), subject, now.UnixMilli())
+		return err
+	})
+	return user, err
+}

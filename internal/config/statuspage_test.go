@@ -34,3 +34,18 @@ func TestStatusPageValidation(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", p)
 	}
 }
+
+func TestOIDCValidation(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"an http issuer off loopback", "server: {base_url: https://n.example.com}\nauth:\n  oidc: {issuer: http://idp.example.com, client_id: n}\n", "want an https URL"},
+		{"a missing client id", "server: {base_url: https://n.example.com}\nauth:\n  oidc: {issuer: https://idp.example.com}\n", "client_id is required"},
+		{"no base_url to come back to", "auth:\n  oidc: {issuer: https://idp.example.com, client_id: n}\n", "needs server.base_url"},
+		{"an unknown role", "server: {base_url: https://n.example.com}\nauth:\n  oidc: {issuer: https://idp.example.com, client_id: n, default_role: root}\n", `default_role "root"`},
+	} {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			if _, err := Parse("nines.yaml", []byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -45,7 +45,7 @@ func (s *Server) initAccounts() {
 }
 
 func (s *Server) accountRoutes() []Route {
-	return []Route{
+	return append(s.oidcRoutes(), []Route{
 		{Method: "GET", Pattern: "/api/v1/users", Role: auth.Admin, Handle: s.listUsers, API: true},
 		{Method: "POST", Pattern: "/api/v1/users", Role: auth.Admin, Handle: s.createUser, API: true},
 		{Method: "DELETE", Pattern: "/api/v1/users/{username}", Role: auth.Admin, Handle: s.disableUser, API: true},
@@ -54,7 +54,7 @@ func (s *Server) accountRoutes() []Route {
 		{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Role: auth.Admin, Handle: s.revokeToken, API: true},
 		{Method: "GET", Pattern: "/api/v1/audit", Role: auth.Admin, Handle: s.listAudit, API: true},
 		{Method: "GET", Pattern: "/admin/audit", Role: auth.Admin, Handle: s.auditPage},
-	}
+	}...)
 }
 
 // remoteAddr is the client's address as the audit log and the login limiter see it.
@@ -240,7 +240,15 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 
 // loginPage and login sign a browser in with a username and password.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "login.html", "Sign in", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
+	return s.render(w, r, http.StatusOK, "login.html", "Sign in", s.loginData(map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}))
+}
+
+// loginData is what the sign-in page shows, with the single sign-on button when configured.
+func (s *Server) loginData(m map[string]string) map[string]string {
+	if o := s.Config.Get().Auth.OIDC; o != nil {
+		m["SSO"] = o.Name
+	}
+	return m
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -253,7 +261,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.PostForm.Get("next"))
 	remote := remoteAddr(r)
 	fail := func(status int, msg string) error {
-		return s.render(w, r, status, "login.html", "Sign in", map[string]string{"Next": next, "Username": username, "Error": msg})
+		return s.render(w, r, status, "login.html", "Sign in", s.loginData(map[string]string{"Next": next, "Username": username, "Error": msg}))
 	}
 	if ok, wait := s.Limiter.Allow(username, remote); !ok {
 		s.Audit.Record(r.Context(), auth.Entry{Actor: "user:" + username, Action: "login.throttled", Target: "/login", Remote: remote})
@@ -280,13 +288,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.Audit.Record(r.Context(), auth.Entry{Actor: "user:" + user.Username, Action: "login", Target: "/login", Remote: remote})
-	// SameSite=Lax, not Strict: a responder following a link from a page or a chat message must
-	// land signed in; changes are guarded by the CSRF token, not by SameSite.
+	s.setSessionCookie(w, r, id)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// setSessionCookie hands the browser its session id. SameSite=Lax, not Strict: a responder
+// following a link from a chat message or an email must land signed in; changes are guarded by
+// the CSRF token, not by SameSite.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil || strings.HasPrefix(s.Config.Get().Server.BaseURL, "https:"), SameSite: http.SameSiteLaxMode,
 		MaxAge: int(auth.MaxSessionAge.Seconds())})
-	http.Redirect(w, r, next, http.StatusSeeOther)
-	return nil
 }
 
 // logout ends the session. It needs the CSRF token, so another site cannot sign people out.

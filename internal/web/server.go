@@ -52,6 +52,7 @@ type Server struct {
 	Limiter     *auth.LoginLimiter
 	StatusPages *statuspage.Service
 	live        *liveHub
+	oidc        oidcClient
 
 	// response (changes, postmortems, action items)
 
