@@ -32,6 +32,9 @@ func (s *Server) initAccounts() {
 	if s.Limiter == nil {
 		s.Limiter = auth.NewLoginLimiter(s.Clock)
 	}
+	if s.subscribes == nil {
+		s.subscribes = auth.NewLoginLimiter(s.Clock)
+	}
 	if s.live == nil {
 		s.live = newLiveHub(s.Incidents)
 	}

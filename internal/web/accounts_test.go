@@ -348,13 +348,7 @@ func TestTeamScopedPrincipalsActOnlyOnTheirTeamsIncidents(t *testing.T) {
 		t.Fatal(err)
 	}
 	ack := func(id int64) int {
-		req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/incidents/"+itoa(int(id))+"/acknowledge", nil)
-		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := e.fetch("POST", "/api/v1/incidents/"+itoa(int(id))+"/acknowledge", map[string]string{"Authorization": "Bearer " + secret}, "")
 		return resp.StatusCode
 	}
 	if got := ack(search); got != http.StatusForbidden {
@@ -367,14 +361,7 @@ func TestTeamScopedPrincipalsActOnlyOnTheirTeamsIncidents(t *testing.T) {
 
 func TestTokensExpire(t *testing.T) {
 	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
-	req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/tokens", strings.NewReader(`{"name":"ci","role":"viewer"}`))
-	req.Header.Set("Authorization", "Bearer "+e.tokens[auth.Admin])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := e.fetch("POST", "/api/v1/tokens", map[string]string{"Authorization": "Bearer " + e.tokens[auth.Admin]}, `{"name":"ci","role":"viewer"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("creating a token: %d %s", resp.StatusCode, body)
 	}
@@ -383,13 +370,7 @@ func TestTokensExpire(t *testing.T) {
 		t.Fatalf("a token made without a ttl should expire after %v: %s", auth.DefaultTTL, body)
 	}
 	get := func() int {
-		req, _ := http.NewRequest("GET", e.http.URL+"/api/v1/incidents", nil)
-		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := e.fetch("GET", "/api/v1/incidents", map[string]string{"Authorization": "Bearer " + secret}, "")
 		return resp.StatusCode
 	}
 	if got := get(); got != 200 {

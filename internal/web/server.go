@@ -53,6 +53,7 @@ type Server struct {
 	StatusPages *statuspage.Service
 	live        *liveHub
 	oidc        oidcClient
+	subscribes  *auth.LoginLimiter // bounds confirmation mail per address and per client
 
 	// response (changes, postmortems, action items)
 

@@ -130,7 +130,8 @@ func (s *Server) customDomains(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := s.StatusPages.PageForDomain(r.Host); p != nil {
 			prefix := "/status/" + p.ID
-			if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") {
+			// The page's own paths, and the stylesheet of its subscription pages, pass as they are.
+			if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") && !strings.HasPrefix(r.URL.Path, "/static/") {
 				r2 := r.Clone(r.Context())
 				r2.URL.Path = strings.TrimSuffix(prefix+r.URL.Path, "/")
 				r2.URL.RawPath = ""
@@ -147,6 +148,14 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "bad form: %v", err)
 	}
 	page := r.PathValue("page")
+	// Anyone may ask nines to mail anyone: count every request, so the page cannot be used to
+	// flood an inbox with confirmation links.
+	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	if ok, wait := s.subscribes.Allow(email, remoteAddr(r)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return errorf(http.StatusTooManyRequests, "too many subscription requests; try again in %s", wait.Round(time.Minute))
+	}
+	s.subscribes.Fail(email, remoteAddr(r))
 	if err := statusPageError(s.StatusPages.Subscribe(r.Context(), page, r.PostForm.Get("email"))); err != nil {
 		return err
 	}

@@ -190,3 +190,20 @@ func TestAResponderDoesTheWholeIncidentFromTheBrowser(t *testing.T) {
 		t.Fatalf("a viewer's note: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestSubscribingIsRateLimited(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	// This server has no mailer: each request is refused, and still counted.
+	form := func(email string) int {
+		resp, _ := e.fetch("POST", "/status/public/subscribe", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "email="+url.QueryEscape(email))
+		return resp.StatusCode
+	}
+	for i := 0; i < auth.MaxFailures; i++ {
+		if got := form("victim@example.com"); got != http.StatusNotFound {
+			t.Fatalf("request %d: %d, want 404 (subscriptions are off)", i+1, got)
+		}
+	}
+	if got := form("victim@example.com"); got != http.StatusTooManyRequests {
+		t.Fatalf("request %d for one address: %d, want 429", auth.MaxFailures+1, got)
+	}
+}
