@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"html/template"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type Rendered struct {
 	Gzip        []byte // Body gzipped, served to clients that accept it
 	ContentType string
 	ETag        string
+	// Header holds the response fields that do not depend on the request, built with the
+	// rendering so serving one copies a few slices and allocates almost nothing.
+	Header http.Header
 }
 
 type snapshot struct {
@@ -143,7 +147,22 @@ func (s *Service) build(ctx context.Context, p *config.StatusPage, gen uint64) (
 }
 
 func (snap *snapshot) add(name, ctype string, body []byte) {
-	r := &Rendered{Body: body, ContentType: ctype, ETag: etagOf(body)}
+	r := &Rendered{Body: body, ContentType: ctype, ETag: etagOf(body), Header: http.Header{}}
+	h := r.Header
+	h.Set("Content-Type", ctype)
+	// Browsers revalidate every time (a 304 costs little) so nobody looks at an old status;
+	// a CDN in front may hold a copy for a few seconds.
+	h.Set("Cache-Control", "public, max-age=0, s-maxage=5")
+	h.Set("ETag", r.ETag)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(ctype, "text/html") {
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+	} else {
+		// Widgets on other sites read the JSON and badges, as they do Statuspage's.
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 	if len(body) > 512 {
 		var z bytes.Buffer
 		w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)

@@ -230,13 +230,13 @@ func (s *Service) Page(id string) *config.StatusPage { return s.cfg.Get().Status
 
 // PageForDomain returns the page served at a custom domain, or nil.
 func (s *Service) PageForDomain(host string) *config.StatusPage {
-	host = strings.ToLower(host)
 	if h, _, ok := strings.Cut(host, ":"); ok {
 		host = h
 	}
-	for i, p := range s.cfg.Get().StatusPages {
-		if p.Domain != "" && p.Domain == host {
-			return &s.cfg.Get().StatusPages[i]
+	pages := s.cfg.Get().StatusPages
+	for i := range pages {
+		if pages[i].Domain != "" && strings.EqualFold(pages[i].Domain, host) {
+			return &pages[i]
 		}
 	}
 	return nil

@@ -559,3 +559,36 @@ func (s *smtpServer) none(t *testing.T, why string) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+func TestConcurrentReadersDuringChangesGetWholeRenderings(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, schemas()))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				a, err := e.sp.Asset(ctx, "public", AssetSummary)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var d summaryDoc
+				if err := json.Unmarshal(a.Body, &d); err != nil || a.Header.Get("ETag") != a.ETag {
+					errs <- fmt.Errorf("a torn rendering: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		e.open("checkout", incident.Warning, "flapping")
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

@@ -84,19 +84,8 @@ func (s *Server) componentBadge(w http.ResponseWriter, r *http.Request) error {
 // and the gzipped body for clients that take it.
 func serveRendered(w http.ResponseWriter, r *http.Request, a *statuspage.Rendered) {
 	h := w.Header()
-	h.Set("Content-Type", a.ContentType)
-	// Browsers revalidate every time (a 304 costs little) so nobody looks at an old status;
-	// a CDN in front may hold a copy for a few seconds.
-	h.Set("Cache-Control", "public, max-age=0, s-maxage=5")
-	h.Set("ETag", a.ETag)
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("X-Content-Type-Options", "nosniff")
-	if strings.HasPrefix(a.ContentType, "text/html") {
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-	} else {
-		// Widgets on other sites read the JSON and badges, as they do Statuspage's.
-		h.Set("Access-Control-Allow-Origin", "*")
+	for k, v := range a.Header {
+		h[k] = v
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == a.ETag {
 		w.WriteHeader(http.StatusNotModified)
@@ -104,18 +93,27 @@ func serveRendered(w http.ResponseWriter, r *http.Request, a *statuspage.Rendere
 	}
 	body := a.Body
 	if a.Gzip != nil && acceptsGzip(r) {
-		h.Set("Content-Encoding", "gzip")
+		h["Content-Encoding"] = gzipValue
 		body = a.Gzip
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
 }
 
+var gzipValue = []string{"gzip"}
+
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	ae := r.Header.Get("Accept-Encoding")
+	if !strings.Contains(ae, "gzip") {
+		return false
+	}
+	if !strings.Contains(ae, "q=") {
+		return true
+	}
+	for _, part := range strings.Split(ae, ",") {
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
 			return true
