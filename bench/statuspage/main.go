@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,8 @@ func main() {
 	threads := flag.Int("threads", 1, "wrk threads")
 	components := flag.Int("components", 100, "components on the page")
 	perComponent := flag.Int("incidents", 10, "incidents per component over the 90 days")
+	rounds := flag.Int("rounds", 3, "rounds; each round runs every target once, so a shared machine's load falls on all alike")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the server to this file")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "nines-bench-")
@@ -159,17 +163,45 @@ func main() {
 		{"status page HTML, identity", page, ""},
 		{"summary.json, gzip", page + "/api/v2/summary.json", "Accept-Encoding: gzip"},
 	}
-	var ceiling float64
-	for _, r := range runs {
-		rps, p99, err := wrk(r.url, r.header, *duration, *conns, *threads)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			log.Fatal(err)
 		}
-		if ceiling == 0 {
-			ceiling = rps
-		}
-		fmt.Printf("%-30s %10.0f req/s   p99 %-8s  %.2fx ceiling\n", r.name, rps, p99, rps/ceiling)
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
+	// Runs alternate between targets, and each target's figure is its median round, so a
+	// change of load on a shared machine does not favour whichever ran first.
+	rps := make([][]float64, len(runs))
+	p99 := make([][]time.Duration, len(runs))
+	for round := 0; round < *rounds; round++ {
+		for i, r := range runs {
+			v, l, err := wrk(r.url, r.header, *duration, *conns, *threads)
+			if err != nil {
+				log.Fatal(err)
+			}
+			rps[i], p99[i] = append(rps[i], v), append(p99[i], l)
+		}
+	}
+	ceiling := median(rps[0])
+	fmt.Printf("%d rounds of %v per target, %d connections, wrk -t%d; medians:\n", *rounds, *duration, *conns, *threads)
+	for i, r := range runs {
+		v := median(rps[i])
+		fmt.Printf("%-30s %10.0f req/s   p99 %-8v  %.2fx ceiling\n", r.name, v, medianDuration(p99[i]), v/ceiling)
+	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianDuration(v []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2].Round(10 * time.Microsecond)
 }
 
 var (
@@ -177,22 +209,26 @@ var (
 	p99RE = regexp.MustCompile(`\s99%\s+(\S+)`)
 )
 
-func wrk(url, header string, d time.Duration, conns, threads int) (float64, string, error) {
+func wrk(url, header string, d time.Duration, conns, threads int) (float64, time.Duration, error) {
 	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
 	if header != "" {
 		args = append(args, "-H", header)
 	}
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
-		return 0, "", fmt.Errorf("wrk (apt-get install wrk): %v: %s", err, out)
+		return 0, 0, fmt.Errorf("wrk (apt-get install wrk): %v: %s", err, out)
 	}
 	m, l := rpsRE.FindSubmatch(out), p99RE.FindSubmatch(out)
 	if m == nil || l == nil {
-		return 0, "", fmt.Errorf("cannot read wrk's output: %s", out)
+		return 0, 0, fmt.Errorf("cannot read wrk's output: %s", out)
 	}
 	rps, _ := strconv.ParseFloat(string(m[1]), 64)
-	if strings.Contains(string(out), "Non-2xx") {
-		return 0, "", fmt.Errorf("errors under load: %s", out)
+	if strings.Contains(string(out), "Non-2xx") || strings.Contains(string(out), "Socket errors") {
+		return 0, 0, fmt.Errorf("errors under load: %s", out)
 	}
-	return rps, string(l[1]), nil
+	lat, err := time.ParseDuration(strings.Replace(string(l[1]), "us", "µs", 1))
+	if err != nil {
+		return 0, 0, fmt.Errorf("wrk's p99 %q: %v", l[1], err)
+	}
+	return rps, lat, nil
 }

@@ -69,7 +69,8 @@ func remoteAddr(r *http.Request) string {
 }
 
 // audit records every change made through an authenticated route: who, what, when, from where,
-// and with what outcome. Reads and ingest (recorded on timelines) are not changes of this kind.
+// and with what outcome, and tells open pages. Reads and ingest (recorded on timelines) are not
+// changes of this kind; ingest reaches open pages through the incident hooks.
 func (s *Server) audit(rt Route, r *http.Request, status int) {
 	if rt.Access != Token || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return
@@ -81,6 +82,10 @@ func (s *Server) audit(rt Route, r *http.Request, status int) {
 	e := auth.Entry{Actor: who, Action: rt.Method + " " + rt.Pattern, Target: r.URL.Path, Remote: remoteAddr(r), Detail: strconv.Itoa(status)}
 	if err := s.Audit.Record(context.WithoutCancel(r.Context()), e); err != nil {
 		s.Log.Error("audit log write failed", "action", e.Action, "err", err)
+	}
+	if status < 400 {
+		// Whatever changed, open pages refresh: notes, public updates, anything else.
+		s.live.publish()
 	}
 }
 

@@ -265,6 +265,13 @@ func (s *Server) apiClearOverride(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) setOverride(w http.ResponseWriter, r *http.Request, status string, api bool) error {
 	page, comp := r.PathValue("page"), r.PathValue("component")
 	p, _ := PrincipalFrom(r.Context())
+	if sp := s.StatusPages.Page(page); sp != nil {
+		for _, c := range sp.Components {
+			if team := teamOf(s.Config.Get().Service(c.Service)); c.ID == comp && !p.InTeam(team) {
+				return errorf(http.StatusForbidden, "forbidden: component %s shows a service of team %s; %s acts for %s only", comp, team, p.Actor(), strings.Join(p.Teams, ", "))
+			}
+		}
+	}
 	err := s.StatusPages.SetOverride(r.Context(), page, comp, statuspage.Status(status), p.Actor())
 	if err != nil && !errors.Is(err, statuspage.ErrNotFound) && !strings.HasPrefix(err.Error(), "status ") {
 		return err
@@ -349,7 +356,6 @@ func (s *Server) apiStatusUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := statusPageError(err); err != nil {
 		return err
 	}
-	s.live.publish()
 	writeJSON(w, http.StatusCreated, pi)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/incident"
@@ -205,5 +206,26 @@ func TestSubscribingIsRateLimited(t *testing.T) {
 	}
 	if got := form("victim@example.com"); got != http.StatusTooManyRequests {
 		t.Fatalf("request %d for one address: %d, want 429", auth.MaxFailures+1, got)
+	}
+}
+
+func TestOverridesAreScopedToTheComponentsTeam(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	secret, _, err := e.srv.Tokens.CreateScoped(context.Background(), "search-bot", auth.Responder, time.Hour, []string{"search"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(comp string) int {
+		resp, _ := e.fetch("PUT", "/api/v1/status-pages/public/components/"+comp+"/override", map[string]string{"Authorization": "Bearer " + secret}, `{"status":"major_outage"}`)
+		return resp.StatusCode
+	}
+	if got := put("checkout"); got != http.StatusForbidden {
+		t.Fatalf("overriding another team's component: %d, want 403", got)
+	}
+	if got := put("search"); got != http.StatusNoContent {
+		t.Fatalf("overriding its own team's component: %d, want 204", got)
+	}
+	if _, b := e.fetch("GET", "/status/public/api/v2/summary.json", nil, ""); !strings.Contains(string(b), `"name":"Search","status":"major_outage"`) {
+		t.Fatalf("the override is not on the page: %s", b)
 	}
 }

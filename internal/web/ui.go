@@ -328,7 +328,6 @@ func (s *Server) uiNote(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusBadRequest, "text: a note is at most 64 KiB")
 		}
 		_, err := s.Incidents.AddNote(r.Context(), id, text, actor(r, "web"))
-		s.live.publish()
 		return err
 	})
 }
@@ -337,7 +336,6 @@ func (s *Server) uiStatusUpdate(w http.ResponseWriter, r *http.Request) error {
 	return s.uiAction(w, r, func(id int64) error {
 		_, err := s.StatusPages.PostUpdate(r.Context(), statuspage.UpdateParams{PageID: r.PostForm.Get("page"), IncidentID: id,
 			Status: r.PostForm.Get("status"), Body: r.PostForm.Get("body"), Name: r.PostForm.Get("name"), Actor: actor(r, "web")})
-		s.live.publish()
 		return statusPageError(err)
 	})
 }
