@@ -121,6 +121,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("%s (least role %s): answered %d, want %s", name, rt.Role, got, want)
 				}
 			}
+			if got >= 500 {
+				t.Errorf("%s: answered %d", name, got)
+			}
 		}
 	}
 }

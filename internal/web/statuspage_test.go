@@ -181,6 +181,11 @@ func TestAResponderDoesTheWholeIncidentFromTheBrowser(t *testing.T) {
 	if acted != len(steps) {
 		t.Fatalf("the audit log has %d of the responder's %d changes", acted, len(steps))
 	}
+	admin := e.browser()
+	admin.login("admin", e.password)
+	if resp, body := admin.get("/admin/audit"); resp.StatusCode != 200 || !strings.Contains(body, "POST /incidents/{id}/acknowledge") || !strings.Contains(body, "user:responder") {
+		t.Fatalf("the audit page: %d", resp.StatusCode)
+	}
 	// A viewer sees the incident but no buttons, and cannot act by posting anyway.
 	v := e.browser()
 	v.login("viewer", e.password)
