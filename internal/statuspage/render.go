@@ -26,7 +26,14 @@ const (
 	AssetSummary = "summary.json"
 	AssetStatus  = "status.json"
 	AssetFeed    = "history.atom"
-	AssetBadge   = "badge.svg" // the whole page; per component: "badge/<component>.svg"
+	// More of Statuspage's public API, for widgets written against it.
+	AssetComponents  = "components.json"
+	AssetIncidents   = "incidents.json"
+	AssetUnresolved  = "incidents/unresolved.json"
+	AssetMaintenance = "scheduled-maintenances.json"
+	AssetUpcoming    = "scheduled-maintenances/upcoming.json"
+	AssetActive      = "scheduled-maintenances/active.json"
+	AssetBadge       = "badge.svg" // the whole page; per component: "badge/<component>.svg"
 )
 
 // Rendered is one pre-rendered response.
@@ -134,6 +141,13 @@ func (s *Service) build(ctx context.Context, p *config.StatusPage, gen uint64) (
 		return nil, err
 	}
 	snap.add(AssetStatus, "application/json", st)
+	for name, doc := range v.apiDocuments() {
+		b, err := marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		snap.add(name, "application/json", b)
+	}
 	feed, err := atomFeed(v)
 	if err != nil {
 		return nil, err
@@ -377,6 +391,36 @@ func summaryOf(v *View) summaryDoc {
 		d.ScheduledMaintenances = append(d.ScheduledMaintenances, v.incidentJSON(pi, byID))
 	}
 	return d
+}
+
+// apiDocuments are the rest of Statuspage's public API: components, incidents (all of the last
+// 14 days, or the unresolved ones) and scheduled maintenance (all, upcoming, active).
+func (v *View) apiDocuments() map[string]any {
+	comps, byID := v.componentsJSON()
+	page := pageOf(v)
+	list := func(pis []PublicIncident, keep func(PublicIncident) bool) []incidentJSON {
+		out := []incidentJSON{}
+		for _, pi := range pis {
+			if keep(pi) {
+				out = append(out, v.incidentJSON(pi, byID))
+			}
+		}
+		return out
+	}
+	all := func(PublicIncident) bool { return true }
+	incidents := append(append([]PublicIncident{}, v.Active...), v.Past...)
+	return map[string]any{
+		AssetComponents:  map[string]any{"page": page, "components": comps},
+		AssetIncidents:   map[string]any{"page": page, "incidents": list(incidents, all)},
+		AssetUnresolved:  map[string]any{"page": page, "incidents": list(v.Active, all)},
+		AssetMaintenance: map[string]any{"page": page, "scheduled_maintenances": list(v.Maintenance, all)},
+		AssetUpcoming: map[string]any{"page": page, "scheduled_maintenances": list(v.Maintenance, func(pi PublicIncident) bool {
+			return pi.Status == "scheduled"
+		})},
+		AssetActive: map[string]any{"page": page, "scheduled_maintenances": list(v.Maintenance, func(pi PublicIncident) bool {
+			return pi.Status == "in_progress"
+		})},
+	}
 }
 
 // Atom (RFC 4287) feed of the page's incidents and maintenance.

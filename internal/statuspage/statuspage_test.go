@@ -362,7 +362,7 @@ func TestGoldenDocuments(t *testing.T) {
 	e.clock.Advance(10 * time.Minute)
 	e.sp.PostUpdate(ctx, UpdateParams{PageID: "public", IncidentID: inc.ID, Status: Identified, Body: "A bad deploy; rolling back.", Actor: actor})
 	e.sp.PostUpdate(ctx, UpdateParams{PageID: "public", IncidentID: old.ID, Status: Resolved, Body: "Search results were up to 2 hours stale.", Actor: actor})
-	for _, name := range []string{AssetSummary, AssetStatus, AssetFeed, AssetBadge, "badge/checkout.svg"} {
+	for _, name := range []string{AssetSummary, AssetStatus, AssetFeed, AssetBadge, "badge/checkout.svg", AssetComponents, AssetIncidents, AssetUnresolved, AssetMaintenance} {
 		a, err := e.sp.Asset(ctx, "public", name)
 		if err != nil {
 			t.Fatal(err)
