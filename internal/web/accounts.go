@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -260,6 +261,14 @@ func (s *Server) loginData(m map[string]string) map[string]string {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	// The sign-in form has no CSRF token (there is no session yet); a browser names the page
+	// that posted it, and another site's page must not sign a visitor in to an account of its
+	// choosing (login CSRF).
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return errorf(http.StatusForbidden, "forbidden: sign in from this site's own sign-in page")
+		}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		return errorf(http.StatusBadRequest, "bad form: %v", err)

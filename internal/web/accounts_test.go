@@ -381,3 +381,16 @@ func TestTokensExpire(t *testing.T) {
 		t.Fatalf("an expired token: %d, want 401", got)
 	}
 }
+
+func TestAnotherSiteCannotSignAVisitorIn(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	form := "username=viewer&password=" + url.QueryEscape(e.password)
+	hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}
+	if resp, _ := e.fetch("POST", "/login", hdr, form); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+		t.Fatalf("a sign-in posted from another site: %d", resp.StatusCode)
+	}
+	hdr["Origin"] = e.http.URL
+	if resp, _ := e.fetch("POST", "/login", hdr, form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a sign-in posted from nines' own page: %d", resp.StatusCode)
+	}
+}

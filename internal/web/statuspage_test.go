@@ -17,6 +17,7 @@ import (
 	"github.com/nines-dev/nines/internal/storetest"
 )
 
+// fetch sends one request as a bare client: no cookies, no redirects followed, no gzip added.
 func (e *accountsEnv) fetch(method, path string, header map[string]string, body string) (*http.Response, []byte) {
 	e.t.Helper()
 	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
@@ -28,7 +29,7 @@ func (e *accountsEnv) fetch(method, path string, header map[string]string, body 
 		req.Header.Set(k, v)
 	}
 	tr := &http.Transport{DisableCompression: true}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
