@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
 	"strings"
 
 	"golang.org/x/term"
@@ -40,12 +41,23 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log, _ := newLogger(stderr, "text", "warn")
+	var audit *auth.Audit
 	open := func() (*auth.Users, func(), error) {
 		db, err := d.open(ctx, log)
 		if err != nil {
 			return nil, nil, err
 		}
+		audit = auth.NewAudit(db, clock.Real{})
 		return auth.NewUsers(db, clock.Real{}), func() { db.Close() }, nil
+	}
+	// record puts an offline change in the audit log beside the changes made over HTTP.
+	record := func(action string) error {
+		who := "cli"
+		if u, err := osuser.Current(); err == nil {
+			who = "cli:" + u.Username
+		}
+		host, _ := os.Hostname()
+		return audit.Record(ctx, auth.Entry{Actor: who, Action: "nines user " + action, Target: *username, Remote: host})
 	}
 	switch sub {
 	case "create", "passwd":
@@ -72,6 +84,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err := users.SetPassword(ctx, *username, password); err != nil {
 				return fmt.Errorf("user %q: %w", *username, err)
 			}
+			if err := record("passwd"); err != nil {
+				return err
+			}
 			fmt.Fprintf(stderr, "password of %s changed; their sessions are signed out\n", *username)
 			return nil
 		}
@@ -81,6 +96,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		u, err := users.Create(ctx, auth.NewUser{Username: *username, Name: *name, Role: r, Teams: tl, Password: password})
 		if err != nil {
+			return err
+		}
+		if err := record("create --role " + u.Role); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -97,7 +115,10 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer done()
-		return users.Disable(ctx, *username)
+		if err := users.Disable(ctx, *username); err != nil {
+			return err
+		}
+		return record("disable")
 	case "list":
 		users, done, err := open()
 		if err != nil {

@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/clock"
 )
 
 // withStdin runs f with standard input reading text.
@@ -57,5 +62,18 @@ func TestUserCommandWorksOffline(t *testing.T) {
 	}
 	if _, out, _ := nines("", "user", "list"); !strings.Contains(out, "disabled") {
 		t.Fatalf("list after disable: %q", out)
+	}
+	db, err := (&dbFlags{data: data}).open(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, _ := auth.NewAudit(db, clock.Real{}).List(context.Background(), 10, 0)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, "; "); got != "nines user disable; nines user passwd; nines user create --role admin" {
+		t.Fatalf("audit log: %s", got)
 	}
 }
