@@ -49,7 +49,7 @@ func (s *Server) initAccounts() {
 }
 
 func (s *Server) accountRoutes() []Route {
-	return append(s.oidcRoutes(), []Route{
+	return append(append(s.oidcRoutes(), s.adminRoutes()...), []Route{
 		{Method: "GET", Pattern: "/api/v1/users", Role: auth.Admin, Handle: s.listUsers, API: true},
 		{Method: "POST", Pattern: "/api/v1/users", Role: auth.Admin, Handle: s.createUser, API: true},
 		{Method: "DELETE", Pattern: "/api/v1/users/{username}", Role: auth.Admin, Handle: s.disableUser, API: true},

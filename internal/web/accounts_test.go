@@ -394,3 +394,36 @@ func TestAnotherSiteCannotSignAVisitorIn(t *testing.T) {
 		t.Fatalf("a sign-in posted from nines' own page: %d", resp.StatusCode)
 	}
 }
+
+func TestAnAdminManagesAccountsFromTheBrowser(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	b := e.browser()
+	b.login("admin", e.password)
+	csrf := b.csrf("/admin/accounts")
+	if resp, body := b.post("/admin/users", url.Values{"csrf": {csrf}, "username": {"dora"}, "role": {"responder"}, "teams": {"payments"}, "password": {"short"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least 10") {
+		t.Fatalf("a short password: %d", resp.StatusCode)
+	}
+	if resp, _ := b.post("/admin/users", url.Values{"csrf": {csrf}, "username": {"dora"}, "role": {"responder"}, "teams": {"payments"}, "password": {"dora's long password"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding dora: %d", resp.StatusCode)
+	}
+	if resp := e.browser().login("dora", "dora's long password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("dora signs in: %d", resp.StatusCode)
+	}
+	resp, body := b.post("/admin/tokens", url.Values{"csrf": {csrf}, "name": {"deploy-bot"}, "role": {"responder"}, "ttl": {"12h"}})
+	secret := regexp.MustCompile(`nines_[A-Za-z0-9_-]{43}`).FindString(body)
+	if resp.StatusCode != http.StatusCreated || secret == "" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("creating a token: %d", resp.StatusCode)
+	}
+	if _, err := e.srv.Tokens.Verify(context.Background(), secret); err != nil {
+		t.Fatalf("the shown secret does not work: %v", err)
+	}
+	if _, body := b.get("/admin/accounts"); strings.Contains(body, secret) {
+		t.Fatal("the secret is shown again")
+	}
+	if resp, _ := b.post("/admin/users/dora/disable", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disabling dora: %d", resp.StatusCode)
+	}
+	if resp := e.browser().login("dora", "dora's long password"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a disabled dora signs in: %d", resp.StatusCode)
+	}
+}
