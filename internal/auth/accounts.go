@@ -85,6 +85,11 @@ var ErrNoUser = errors.New("no such user")
 // ErrBadLogin is returned for a wrong username or password; it never says which.
 var ErrBadLogin = errors.New("wrong username or password")
 
+// InvalidError is a username, password or role nines does not accept; its message names which.
+type InvalidError struct{ Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
 // NewUser describes an account to create.
 type NewUser struct {
 	Username string
@@ -97,11 +102,11 @@ type NewUser struct {
 // CheckUsername reports what is wrong with a username, if anything.
 func CheckUsername(u string) error {
 	if u == "" || len(u) > 64 {
-		return errors.New("username: 1 to 64 characters")
+		return &InvalidError{"username: 1 to 64 characters"}
 	}
 	for _, r := range u {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '@') {
-			return fmt.Errorf("username %q: use lower-case letters, digits, '-', '_', '.' and '@' only", u)
+			return &InvalidError{fmt.Sprintf("username %q: use lower-case letters, digits, '-', '_', '.' and '@' only", u)}
 		}
 	}
 	return nil
@@ -110,10 +115,10 @@ func CheckUsername(u string) error {
 // CheckPassword reports what is wrong with a new password, if anything.
 func CheckPassword(p string) error {
 	if len(p) < MinPasswordLength {
-		return fmt.Errorf("password: at least %d characters", MinPasswordLength)
+		return &InvalidError{fmt.Sprintf("password: at least %d characters", MinPasswordLength)}
 	}
 	if len(p) > 1024 {
-		return errors.New("password: at most 1024 characters")
+		return &InvalidError{"password: at most 1024 characters"}
 	}
 	return nil
 }
@@ -124,7 +129,7 @@ func (u *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, err
 	}
 	if _, ok := roleNames[nu.Role]; !ok {
-		return User{}, fmt.Errorf("role: unknown role %d", nu.Role)
+		return User{}, &InvalidError{fmt.Sprintf("role: unknown role %d", nu.Role)}
 	}
 	hash := ""
 	if nu.Password != "" {

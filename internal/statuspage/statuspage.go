@@ -278,7 +278,7 @@ func (s *Service) SetOverride(ctx context.Context, pageID, componentID string, s
 		return fmt.Errorf("component %q of status page %q: %w", componentID, pageID, ErrNotFound)
 	}
 	if status != statusUnsetMarker && !status.Valid() {
-		return fmt.Errorf("status %q: want operational, degraded_performance, partial_outage, major_outage or under_maintenance", status)
+		return &InputError{fmt.Sprintf("status %q: want operational, degraded_performance, partial_outage, major_outage or under_maintenance", status)}
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		tx.AfterCommit(s.Invalidate)

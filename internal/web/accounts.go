@@ -118,10 +118,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := s.Users.Create(r.Context(), auth.NewUser{Username: body.Username, Name: body.Name, Role: role, Teams: body.Teams, Password: body.Password})
+	var invalid *auth.InvalidError
 	switch {
 	case errors.Is(err, auth.ErrUserExists):
 		return errorf(http.StatusConflict, "username %q: %v", body.Username, err)
-	case err != nil && (strings.HasPrefix(err.Error(), "username") || strings.HasPrefix(err.Error(), "password")):
+	case errors.As(err, &invalid):
 		return errorf(http.StatusBadRequest, "%v", err)
 	case err != nil:
 		return err

@@ -144,12 +144,13 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	role, _ := auth.ParseRole(o.DefaultRole)
 	user, err := s.Users.SignInExternal(r.Context(), idt.Issuer+"|"+idt.Subject, username, o.CreateUsers, role)
+	var invalid *auth.InvalidError
 	switch {
 	case errors.Is(err, auth.ErrNoUser):
 		return fail("nines has no account " + username + "; ask an admin to create one")
 	case errors.Is(err, auth.ErrBadLogin):
 		return fail("the account " + username + " is disabled or tied to another identity")
-	case err != nil && strings.HasPrefix(err.Error(), "username"):
+	case errors.As(err, &invalid):
 		return fail(err.Error())
 	case err != nil:
 		return err

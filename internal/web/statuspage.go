@@ -278,15 +278,8 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request, status stri
 			}
 		}
 	}
-	err := s.StatusPages.SetOverride(r.Context(), page, comp, statuspage.Status(status), p.Actor())
-	if err != nil && !errors.Is(err, statuspage.ErrNotFound) && !strings.HasPrefix(err.Error(), "status ") {
+	if err := statusPageError(s.StatusPages.SetOverride(r.Context(), page, comp, statuspage.Status(status), p.Actor())); err != nil {
 		return err
-	}
-	if err != nil {
-		if errors.Is(err, statuspage.ErrNotFound) {
-			return errorf(http.StatusNotFound, "%v", err)
-		}
-		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	if api {
 		w.WriteHeader(http.StatusNoContent)
