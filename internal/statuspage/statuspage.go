@@ -619,6 +619,8 @@ type LastUpdate struct {
 	At      time.Time // zero when nothing was posted yet
 	Status  string
 	Overdue bool // open incident and the last update (or its start) is older than the cadence
+	// Unresolved: the incident is resolved but the public still reads an open incident.
+	Unresolved bool
 }
 
 // LastUpdates says, for each page showing the incident's service, when the public last heard
@@ -641,6 +643,7 @@ func (s *Service) LastUpdates(ctx context.Context, inc incident.Incident) ([]Las
 			since = lu.At
 		}
 		lu.Overdue = inc.State != incident.Resolved && lu.Status != Resolved && now.Sub(since) >= p.Cadence()
+		lu.Unresolved = inc.State == incident.Resolved && at.Valid && lu.Status != Resolved
 		out = append(out, lu)
 	}
 	return out, nil

@@ -288,11 +288,20 @@ func TestPublicUpdatesFollowStatuspageStates(t *testing.T) {
 		if onTimeline != 3 {
 			t.Fatalf("%d status updates on the timeline, want 3", onTimeline)
 		}
+		if _, err := e.incidents.Resolve(ctx, inc.ID, actor); err != nil {
+			t.Fatal(err)
+		}
+		if lu, _ = e.sp.LastUpdates(ctx, mustGet(t, e, inc.ID)); !lu[0].Unresolved {
+			t.Fatal("a resolved incident whose public incident is still open is not flagged")
+		}
 		if _, err := e.sp.PostUpdate(ctx, UpdateParams{PageID: "public", IncidentID: inc.ID, Status: Resolved, Body: "Fixed.", Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
 		if d := e.summary(); len(d.Incidents) != 0 {
 			t.Fatal("a resolved public incident is still listed as unresolved")
+		}
+		if lu, _ = e.sp.LastUpdates(ctx, mustGet(t, e, inc.ID)); lu[0].Unresolved || lu[0].Overdue {
+			t.Fatalf("after the resolved update: %+v", lu[0])
 		}
 		for _, bad := range []UpdateParams{
 			{PageID: "public", IncidentID: inc.ID, Status: "fixed", Body: "x"},
@@ -591,4 +600,13 @@ func TestConcurrentReadersDuringChangesGetWholeRenderings(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+func mustGet(t *testing.T, e *env, id int64) incident.Incident {
+	t.Helper()
+	inc, err := e.incidents.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
 }
