@@ -208,6 +208,43 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 	})
 }
 
+func TestBrowserSignOutAndAdminPages(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	ctx := chromium(t, 1100, 800)
+	signIn := func(user string) error {
+		return do(ctx,
+			chromedp.Navigate(e.http.URL+"/login"),
+			chromedp.SendKeys(chromedp.CSS(`#username`), user),
+			chromedp.SendKeys(chromedp.CSS(`#password`), e.password),
+			chromedp.Submit(chromedp.CSS(`#password`)),
+			chromedp.WaitVisible(chromedp.CSS(`form.who`)),
+		)
+	}
+	if err := signIn("viewer"); err != nil {
+		t.Fatal(err)
+	}
+	err := do(ctx,
+		chromedp.Click(chromedp.CSS(`form.who button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.Navigate(e.http.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)), // signed out for real: back to the sign-in page
+	)
+	if err != nil {
+		t.Fatalf("signing out: %v", err)
+	}
+	if err := signIn("admin"); err != nil {
+		t.Fatal(err)
+	}
+	err = do(ctx,
+		chromedp.Navigate(e.http.URL+"/admin/accounts"),
+		chromedp.WaitVisible(chromedp.Search(`//td[. = "responder"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "accounts")
+}
+
 func TestBrowserIncidentPageWorksOnAPhone(t *testing.T) {
 	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
 	id := e.openIncident("checkout", incident.Critical, "Checkout returns 500 for card payments")
