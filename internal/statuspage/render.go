@@ -458,7 +458,7 @@ func atomFeed(v *View) ([]byte, error) {
 	f := atomFeedDoc{ID: "tag:nines," + v.Page.ID + ":status", Title: v.Page.Title + " status history", Updated: v.UpdatedAt.UTC().Format(time.RFC3339)}
 	if v.URL != "" {
 		f.ID = v.URL
-		f.Links = []atomLink{{Href: v.URL, Type: "text/html"}, {Rel: "self", Type: "application/atom+xml", Href: v.URL + "/history.atom"}}
+		f.Links = []atomLink{{Href: v.URL, Type: "text/html"}, {Rel: "self", Type: "application/atom+xml", Href: strings.TrimSuffix(v.URL, "/") + "/history.atom"}}
 	}
 	var all []PublicIncident
 	all = append(all, v.Active...)

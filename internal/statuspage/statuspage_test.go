@@ -610,3 +610,46 @@ func mustGet(t *testing.T, e *env, id int64) incident.Incident {
 	}
 	return inc
 }
+
+// BenchmarkRenderPage renders every document of a page of 100 components with 90 days of
+// history (1,000 incidents): what one change costs, once, however many read the page.
+func BenchmarkRenderPage(b *testing.B) {
+	var yml strings.Builder
+	yml.WriteString("services:\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&yml, "  - {id: s%d}\n", i)
+	}
+	yml.WriteString("status_pages:\n  - id: p\n    components:\n")
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&yml, "      - {name: C%d, service: s%d, group: G%d}\n", i, i, i/10)
+	}
+	cfg, err := config.Parse("b.yaml", []byte(yml.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := storetest.SQLite(b, schemas())
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	incs := incident.New(db, clk)
+	ctx := context.Background()
+	sevs := []string{incident.Critical, incident.Error, incident.Warning}
+	for i := 0; i < 1000; i++ {
+		var inc incident.Incident
+		db.Tx(ctx, func(tx *store.Tx) error {
+			inc, err = incs.Open(ctx, tx, incident.OpenParams{ServiceID: fmt.Sprintf("s%d", i%100), Severity: sevs[i%3], Title: "x", At: clk.Now(), Actor: incident.Actor{Name: "b", Source: "b"}})
+			return err
+		})
+		clk.Advance(time.Hour)
+		incs.Resolve(ctx, inc.ID, incident.Actor{Name: "b", Source: "b"})
+		clk.Advance(2 * time.Hour)
+	}
+	sp, err := New(ctx, Options{DB: db, Clock: clk, Config: config.NewLive(cfg), Incidents: incs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := sp.build(ctx, sp.Page("p"), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

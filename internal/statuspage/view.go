@@ -77,7 +77,14 @@ func (s *Service) view(ctx context.Context, p *config.StatusPage) (*View, error)
 	}
 	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(days - 1))
 	v := &View{Page: p, Now: now, Days: days}
-	if base := s.cfg.Get().Server.BaseURL; base != "" {
+	if base := s.cfg.Get().Server.BaseURL; p.Domain != "" {
+		// The page's own domain is its address; it is served over the scheme nines is.
+		scheme := "https"
+		if strings.HasPrefix(base, "http:") {
+			scheme = "http"
+		}
+		v.URL = scheme + "://" + p.Domain
+	} else if base != "" {
 		v.URL = strings.TrimSuffix(base, "/") + "/status/" + url.PathEscape(p.ID)
 	}
 	var services []string

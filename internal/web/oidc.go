@@ -176,8 +176,8 @@ func (s *Server) signOIDC(payload string) string {
 
 func (s *Server) verifyOIDC(v string) (string, bool) {
 	enc, sig, ok := strings.Cut(v, ".")
-	raw, err1 := base64.RawURLEncoding.DecodeString(enc)
-	got, err2 := base64.RawURLEncoding.DecodeString(sig)
+	raw, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
+	got, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if !ok || err1 != nil || err2 != nil {
 		return "", false
 	}

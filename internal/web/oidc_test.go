@@ -193,3 +193,19 @@ func TestSingleSignOnWithOIDC(t *testing.T) {
 		t.Fatalf("audit log: %d single sign-ons and %d failures, want 2 and 3", ok, failed)
 	}
 }
+
+// FuzzOIDCStateCookie feeds the callback's state cookie, which comes back from the browser:
+// only values nines signed are accepted.
+func FuzzOIDCStateCookie(f *testing.F) {
+	s := &Server{csrfKey: []byte("0123456789abcdef0123456789abcdef")}
+	f.Add(s.signOIDC("state\nnonce\nverifier\n/\n1700000000"))
+	f.Add("")
+	f.Add(".")
+	f.Add("c3RhdGU.AAAA")
+	f.Fuzz(func(t *testing.T, v string) {
+		payload, ok := s.verifyOIDC(v)
+		if ok && s.signOIDC(payload) != v {
+			t.Fatalf("accepted a cookie nines did not sign: %q", v)
+		}
+	})
+}
