@@ -131,8 +131,9 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	username := idt.Subject
 	switch o.UsernameClaim {
 	case "email":
-		if claims.EmailVerified != nil && !*claims.EmailVerified {
-			return fail("the provider has not verified that email address")
+		// An unverified address is anyone's to type: it must not open someone's account.
+		if claims.EmailVerified == nil || !*claims.EmailVerified {
+			return fail("the provider does not say that it verified that email address")
 		}
 		username = claims.Email
 	case "preferred_username":

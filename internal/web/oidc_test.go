@@ -117,15 +117,15 @@ func TestSingleSignOnWithOIDC(t *testing.T) {
 	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
 	idp := startOIDCProvider(t)
 	t.Setenv("NINES_TEST_OIDC_SECRET", "s3cret")
-	swap := func(extra string) {
+	swap := func(claim, extra string) {
 		cfg, err := config.Parse("nines.yaml", []byte(strings.Replace(accountsConfig, "base_url: http://status.test", "base_url: "+e.http.URL, 1)+
-			"auth:\n  oidc:\n    issuer: "+idp.srv.URL+"\n    client_id: nines\n    client_secret_env: NINES_TEST_OIDC_SECRET\n    username_claim: preferred_username\n    name: Acme SSO\n"+extra))
+			"auth:\n  oidc:\n    issuer: "+idp.srv.URL+"\n    client_id: nines\n    client_secret_env: NINES_TEST_OIDC_SECRET\n    username_claim: "+claim+"\n    name: Acme SSO\n"+extra))
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.srv.Config.Swap(cfg)
 	}
-	swap("")
+	swap("preferred_username", "")
 	if _, body := e.browser().get("/login"); !strings.Contains(body, "Sign in with Acme SSO") {
 		t.Fatal("the sign-in page has no single sign-on button")
 	}
@@ -171,8 +171,16 @@ func TestSingleSignOnWithOIDC(t *testing.T) {
 			t.Fatalf("forged state: %d", resp.StatusCode)
 		}
 	})
+	t.Run("an unverified email opens nothing", func(t *testing.T) {
+		swap("email", "")
+		idp.signInAs(map[string]any{"sub": "u-555", "email": "admin", "email_verified": false})
+		resp, _ := e.browser().followTo("/login/oidc")
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("an unverified email: %d, want 401", resp.StatusCode)
+		}
+	})
 	t.Run("with create_users a newcomer gets a viewer account", func(t *testing.T) {
-		swap("    create_users: true\n")
+		swap("preferred_username", "    create_users: true\n")
 		idp.signInAs(map[string]any{"sub": "u-789", "preferred_username": "newcomer"})
 		resp, body := e.browser().followTo("/login/oidc")
 		if resp.StatusCode != 200 || !strings.Contains(body, "newcomer (viewer)") {
@@ -189,8 +197,8 @@ func TestSingleSignOnWithOIDC(t *testing.T) {
 			failed++
 		}
 	}
-	if ok != 2 || failed != 3 {
-		t.Fatalf("audit log: %d single sign-ons and %d failures, want 2 and 3", ok, failed)
+	if ok != 2 || failed != 4 {
+		t.Fatalf("audit log: %d single sign-ons and %d failures, want 2 and 4", ok, failed)
 	}
 }
 
