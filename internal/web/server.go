@@ -282,7 +282,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func wantsHTML(r *http.Request) bool {
 	p := r.URL.Path
-	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasSuffix(p, ".json") {
 		return false
 	}
 	return true

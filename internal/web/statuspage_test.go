@@ -116,6 +116,9 @@ func TestStatusPagesServeCachedGzippedAndRevalidatable(t *testing.T) {
 			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
 		}
 	}
+	if resp, b := e.fetch("GET", "/status/nope/api/v2/summary.json", nil, ""); resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(string(b), `{"error":`) {
+		t.Errorf("an unknown page's summary.json: %d %s, want a JSON 404", resp.StatusCode, b)
+	}
 }
 
 func TestACustomDomainServesItsPageAndNothingElse(t *testing.T) {
