@@ -85,6 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv.RegisterOnShutdown(srv.StopStreams) // web accounts, status pages: open pages must not hold up shutdown
 
 	pipelineDone := make(chan struct{})
 	go func() { pipeline.Run(); close(pipelineDone) }()

@@ -427,3 +427,50 @@ func TestAnAdminManagesAccountsFromTheBrowser(t *testing.T) {
 		t.Fatalf("a disabled dora signs in: %d", resp.StatusCode)
 	}
 }
+
+func TestLiveStreamsEndWhenTheServerStops(t *testing.T) {
+	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	req, _ := http.NewRequest("GET", e.http.URL+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[auth.Viewer])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("content type %q", resp.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 10)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				events <- string(buf[:n])
+			}
+			if err != nil {
+				close(events)
+				return
+			}
+		}
+	}()
+	<-events // the retry line
+	e.openIncident("checkout", incident.Critical, "boom")
+	select {
+	case ev := <-events:
+		if !strings.Contains(ev, "event: change") {
+			t.Fatalf("got %q, want a change event", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change event after an incident opened")
+	}
+	e.srv.StopStreams()
+	select {
+	case _, open := <-events:
+		for open {
+			_, open = <-events
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived StopStreams")
+	}
+}

@@ -13,12 +13,14 @@ import (
 // liveHub tells open pages that incidents changed: each change closes the channel the pages
 // wait on and opens a new one, so any number of listeners cost nothing until something happens.
 type liveHub struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu       sync.Mutex
+	ch       chan struct{}
+	stop     chan struct{} // closed when the server shuts down: streams end so shutdown need not wait
+	stopOnce sync.Once
 }
 
 func newLiveHub(incidents *incident.Service) *liveHub {
-	h := &liveHub{ch: make(chan struct{})}
+	h := &liveHub{ch: make(chan struct{}), stop: make(chan struct{})}
 	incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
 		tx.AfterCommit(h.publish)
 		return nil
@@ -39,6 +41,15 @@ func (h *liveHub) publish() {
 	h.ch = make(chan struct{})
 }
 
+// StopStreams ends every live event stream, so a graceful shutdown does not wait for open
+// pages; browsers reconnect to the next server by themselves. Register it with
+// http.Server.RegisterOnShutdown.
+func (s *Server) StopStreams() {
+	if s.live != nil {
+		s.live.stopOnce.Do(func() { close(s.live.stop) })
+	}
+}
+
 // liveEvents is a server-sent event stream with one "change" event per incident change; the
 // pages' script reloads what they show when one arrives.
 func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) error {
@@ -57,6 +68,8 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) error {
 	for {
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-s.live.stop:
 			return nil
 		case <-s.live.wait():
 			// Let a burst of changes settle into one reload.
