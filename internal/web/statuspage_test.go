@@ -149,6 +149,13 @@ func TestAResponderDoesTheWholeIncidentFromTheBrowser(t *testing.T) {
 			t.Fatalf("the incident page lacks %s", want)
 		}
 	}
+	if _, list := b.get("/"); strings.Contains(list, "public update due") {
+		t.Fatal("an update is marked due the moment the incident opened")
+	}
+	e.clock.Advance(31 * time.Minute)
+	if _, list := b.get("/"); !strings.Contains(list, "public update due") {
+		t.Fatal("the list does not mark an incident that owes the public an update")
+	}
 	csrf := b.csrf(page)
 	steps := []struct {
 		name, path string

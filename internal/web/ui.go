@@ -193,6 +193,20 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Open incidents whose public owes an update are marked, so nobody has to open each one.
+	due := map[int64]bool{}
+	for _, inc := range list {
+		if inc.State == incident.Resolved {
+			continue
+		}
+		lus, err := s.StatusPages.LastUpdates(r.Context(), inc)
+		if err != nil {
+			return err
+		}
+		for _, lu := range lus {
+			due[inc.ID] = due[inc.ID] || lu.Overdue
+		}
+	}
 	var recent []incident.Incident
 	if state == "open" {
 		f.States, f.Limit = []incident.State{incident.Resolved}, 20
@@ -201,7 +215,7 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.render(w, r, http.StatusOK, "incidents.html", "Incidents", map[string]any{
-		"List": list, "Recent": recent, "State": state, "Service": svc, "Services": cfg.Services,
+		"List": list, "Recent": recent, "Due": due, "State": state, "Service": svc, "Services": cfg.Services,
 		"States": []string{"open", "triggered", "acknowledged", "resolved", "all"}})
 }
 
