@@ -19,6 +19,10 @@ type StatusPage struct {
 	// UpdateCadence is how often responders should post a public update while an incident on
 	// the page is open; the incident page reminds them once the last update is older (default 30m).
 	UpdateCadence Duration `yaml:"update_cadence"`
+	// TimeZone is the IANA zone the page shows times in (default UTC).
+	TimeZone string `yaml:"time_zone"`
+	// Location is TimeZone loaded.
+	Location *time.Location `yaml:"-"`
 	// HistoryDays is how many days of uptime bars the page shows (default 90).
 	HistoryDays int                   `yaml:"history_days"`
 	Components  []StatusPageComponent `yaml:"components"`
@@ -81,6 +85,14 @@ func (c *Config) validateStatusPages(errs *Errors) {
 				errs.add(p.At("domain"), "status page %s: domain %q is already used at %s", p.ID, p.Domain, first)
 			}
 			p.Domain, domains[d] = d, p.At("domain")
+		}
+		p.Location = time.UTC
+		if p.TimeZone == "" {
+			p.TimeZone = "UTC"
+		} else if loc, err := time.LoadLocation(p.TimeZone); err != nil {
+			errs.add(p.At("time_zone"), "status page %s: time_zone %q: want an IANA zone such as Europe/Berlin", p.ID, p.TimeZone)
+		} else {
+			p.Location = loc
 		}
 		if p.UpdateCadence < 0 {
 			errs.add(p.At("update_cadence"), "status page %s: update_cadence must be positive", p.ID)

@@ -16,6 +16,7 @@ func TestStatusPageValidation(t *testing.T) {
 		{"a page without components", "status_pages:\n  - id: p\n", "list at least one component"},
 		{"a domain with a scheme", "status_pages:\n  - id: p\n    domain: https://status.example.com\n    components:\n      - {name: A, service: checkout}\n", "want a host name"},
 		{"one domain on two pages", "status_pages:\n  - id: p\n    domain: status.example.com\n    components:\n      - {name: A, service: checkout}\n  - id: q\n    domain: Status.Example.com\n    components:\n      - {name: A, service: checkout}\n", "is already used at nines.yaml:5:13"},
+		{"an unknown time zone", "status_pages:\n  - id: p\n    time_zone: Mars/Olympus\n    components:\n      - {name: A, service: checkout}\n", `time_zone "Mars/Olympus"`},
 		{"a history too long", "status_pages:\n  - id: p\n    history_days: 400\n    components:\n      - {name: A, service: checkout}\n", "history_days 400"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {

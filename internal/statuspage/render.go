@@ -199,7 +199,6 @@ type renderer struct{ page *template.Template }
 
 func newRenderer() *renderer {
 	funcs := template.FuncMap{
-		"ts":    func(t time.Time) string { return t.UTC().Format("Jan 2, 15:04 UTC") },
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"pct":   func(f float64) string { return trimPct(f) },
 		"x":     func(i int) int { return i * 6 },
@@ -318,7 +317,11 @@ func optJSONTime(t *time.Time) *string {
 }
 
 func pageOf(v *View) pageJSON {
-	return pageJSON{ID: v.Page.ID, Name: v.Page.Title, URL: v.URL, TimeZone: "Etc/UTC", UpdatedAt: jsonTime(v.UpdatedAt)}
+	tz := v.Page.TimeZone
+	if tz == "" || tz == "UTC" {
+		tz = "Etc/UTC"
+	}
+	return pageJSON{ID: v.Page.ID, Name: v.Page.Title, URL: v.URL, TimeZone: tz, UpdatedAt: jsonTime(v.UpdatedAt)}
 }
 
 func statusOf(v *View) statusJSON {

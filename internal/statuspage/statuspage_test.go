@@ -653,3 +653,19 @@ func BenchmarkRenderPage(b *testing.B) {
 		}
 	}
 }
+
+func TestAPageShowsTimesInItsZone(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, schemas()))
+	cfg, err := config.Parse("nines.yaml", []byte(strings.Replace(testConfig, "    title: Acme Status\n", "    title: Acme Status\n    time_zone: Europe/Berlin\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sp.cfg.Swap(cfg)
+	html, _ := e.sp.Asset(context.Background(), "public", AssetHTML)
+	if !strings.Contains(string(html.Body), "Mar 10, 13:00 CET") {
+		t.Fatal("the page does not show its time in Europe/Berlin")
+	}
+	if d := e.summary(); d.Page.TimeZone != "Europe/Berlin" {
+		t.Fatalf("time_zone %q", d.Page.TimeZone)
+	}
+}

@@ -57,6 +57,15 @@ type Bar struct {
 	Down   time.Duration
 }
 
+// Time shows a time in the page's zone.
+func (v *View) Time(t time.Time) string {
+	loc := v.Page.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Jan 2, 15:04 MST")
+}
+
 // Title describes a bar for tooltips and screen readers.
 func (b Bar) Title() string {
 	if b.Status == Operational {
