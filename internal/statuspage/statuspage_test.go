@@ -1,15 +1,12 @@
 package statuspage
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +20,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/smtptest"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
 	"github.com/nines-dev/nines/internal/timers"
@@ -56,7 +54,7 @@ type env struct {
 	incidents *incident.Service
 	runner    *timers.Runner
 	sp        *Service
-	mail      *smtpServer
+	mail      *smtptest.Server
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -66,11 +64,11 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
-	e := &env{t: t, db: db, clock: clk, incidents: incident.New(db, clk), mail: startSMTP(t)}
+	e := &env{t: t, db: db, clock: clk, incidents: incident.New(db, clk), mail: smtptest.Start(t)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.runner = timers.NewRunner(db, clk, log)
 	e.sp, err = New(context.Background(), Options{DB: db, Clock: clk, Config: config.NewLive(cfg), Incidents: e.incidents,
-		Runner: e.runner, Mailer: &SMTPMailer{Addr: e.mail.addr, From: "status@example.com"}, Log: log})
+		Runner: e.runner, Mailer: &SMTPMailer{Addr: e.mail.Addr, From: "status@example.com"}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,8 +398,8 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 		if err := e.sp.Subscribe(ctx, "public", "Ops@Example.com"); err != nil {
 			t.Fatal(err)
 		}
-		confirm := e.mail.next(t)
-		if confirm.to != "ops@example.com" || !strings.Contains(confirm.body, "/status/public/confirm?t=") {
+		confirm := e.mail.Next(t)
+		if confirm.To != "ops@example.com" || !strings.Contains(confirm.Body, "/status/public/confirm?t=") {
 			t.Fatalf("confirmation mail: %+v", confirm)
 		}
 		inc := e.open("checkout", incident.Critical, "Checkout down")
@@ -412,8 +410,8 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 			}
 		}
 		post("Before confirming.")
-		e.mail.none(t, "an unconfirmed subscriber was mailed")
-		token := linkToken(t, confirm.body, "confirm")
+		e.mail.None(t, "an unconfirmed subscriber was mailed")
+		token := linkToken(t, confirm.Body, "confirm")
 		if _, err := e.sp.Confirm(ctx, "public", token[:len(token)-2]+"xx"); err == nil {
 			t.Fatal("a forged confirmation link worked")
 		}
@@ -424,16 +422,16 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 			t.Fatalf("confirming: %q %v", email, err)
 		}
 		post("Checkout fails for some customers.")
-		m := e.mail.next(t)
-		if !strings.Contains(m.body, "Checkout fails for some customers.") || !strings.Contains(m.headers.Get("List-Unsubscribe-Post"), "One-Click") {
+		m := e.mail.Next(t)
+		if !strings.Contains(m.Body, "Checkout fails for some customers.") || !strings.Contains(m.Header.Get("List-Unsubscribe-Post"), "One-Click") {
 			t.Fatalf("update mail: %+v", m)
 		}
-		unsub := strings.Trim(m.headers.Get("List-Unsubscribe"), "<>")
+		unsub := strings.Trim(m.Header.Get("List-Unsubscribe"), "<>")
 		if _, err := e.sp.Unsubscribe(ctx, "public", linkToken(t, unsub, "unsubscribe")); err != nil {
 			t.Fatal(err)
 		}
 		post("After unsubscribing.")
-		e.mail.none(t, "an unsubscribed address was mailed")
+		e.mail.None(t, "an unsubscribed address was mailed")
 	})
 }
 
@@ -441,7 +439,7 @@ func TestConfirmationLinksExpire(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t, schemas()))
 	ctx := context.Background()
 	e.sp.Subscribe(ctx, "public", "late@example.com")
-	token := linkToken(t, e.mail.next(t).body, "confirm")
+	token := linkToken(t, e.mail.Next(t).Body, "confirm")
 	e.clock.Advance(ConfirmTTL)
 	if _, err := e.sp.Confirm(ctx, "public", token); err == nil {
 		t.Fatal("an expired confirmation link worked")
@@ -473,100 +471,6 @@ func linkToken(t *testing.T, text, action string) string {
 	}
 	t.Fatalf("no %s link in %q", action, text)
 	return ""
-}
-
-// smtpServer is a real SMTP server on loopback that keeps what it receives.
-type smtpServer struct {
-	addr string
-	msgs chan mailMsg
-}
-
-type mailMsg struct {
-	from, to string
-	headers  textproto.MIMEHeader
-	body     string
-}
-
-func startSMTP(t *testing.T) *smtpServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpServer{addr: ln.Addr().String(), msgs: make(chan mailMsg, 100)}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); s.serve(c) }()
-		}
-	}()
-	return s
-}
-
-func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	tp := textproto.NewConn(c)
-	tp.PrintfLine("220 nines-test ESMTP")
-	var m mailMsg
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(line)
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			tp.PrintfLine("250 nines-test")
-		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			m = mailMsg{from: strings.Trim(line[10:], "<> ")}
-			tp.PrintfLine("250 ok")
-		case strings.HasPrefix(cmd, "RCPT TO:"):
-			m.to = strings.Trim(line[8:], "<> ")
-			tp.PrintfLine("250 ok")
-		case cmd == "DATA":
-			tp.PrintfLine("354 go ahead")
-			r := textproto.NewReader(bufio.NewReader(tp.DotReader()))
-			m.headers, _ = r.ReadMIMEHeader()
-			body, _ := io.ReadAll(r.R)
-			m.body = string(body)
-			s.msgs <- m
-			tp.PrintfLine("250 queued")
-		case cmd == "QUIT":
-			tp.PrintfLine("221 bye")
-			return
-		default:
-			tp.PrintfLine("250 ok")
-		}
-	}
-}
-
-func (s *smtpServer) next(t *testing.T) mailMsg {
-	t.Helper()
-	select {
-	case m := <-s.msgs:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no mail arrived")
-	}
-	return mailMsg{}
-}
-
-// none waits for the runner to finish due work and checks that nothing was mailed.
-func (s *smtpServer) none(t *testing.T, why string) {
-	t.Helper()
-	select {
-	case m := <-s.msgs:
-		t.Fatalf("%s: %+v", why, m)
-	case <-time.After(300 * time.Millisecond):
-	}
 }
 
 func TestConcurrentReadersDuringChangesGetWholeRenderings(t *testing.T) {

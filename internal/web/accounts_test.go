@@ -68,7 +68,10 @@ type accountsEnv struct {
 	password  string
 }
 
-func newAccountsEnv(t *testing.T, db *store.DB) *accountsEnv {
+func newAccountsEnv(t *testing.T, db *store.DB) *accountsEnv { return newAccountsEnvWith(t, db, nil) }
+
+// newAccountsEnvWith lets wire finish the server (a mailer, a timer runner) before it serves.
+func newAccountsEnvWith(t *testing.T, db *store.DB, wire func(*Server)) *accountsEnv {
 	t.Helper()
 	cfg, err := config.Parse("nines.yaml", []byte(accountsConfig))
 	if err != nil {
@@ -81,6 +84,9 @@ func newAccountsEnv(t *testing.T, db *store.DB) *accountsEnv {
 	t.Cleanup(pipe.Close)
 	srv := &Server{Config: config.NewLive(cfg), DB: db, Incidents: incs, Alerts: pipe, Tokens: auth.NewTokens(db, clk),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clk, Version: "test"}
+	if wire != nil {
+		wire(srv)
+	}
 	h := srv.Handler()
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

@@ -7,14 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/smtptest"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
+	"github.com/nines-dev/nines/internal/timers"
 )
 
 // fetch sends one request as a bare client: no cookies, no redirects followed, no gzip added.
@@ -243,5 +247,59 @@ func TestOverridesAreScopedToTheComponentsTeam(t *testing.T) {
 	}
 	if _, b := e.fetch("GET", "/status/public/api/v2/summary.json", nil, ""); !strings.Contains(string(b), `"name":"Search","status":"major_outage"`) {
 		t.Fatalf("the override is not on the page: %s", b)
+	}
+}
+
+func TestSubscribeConfirmAndOneClickUnsubscribeOverHTTP(t *testing.T) {
+	mail := smtptest.Start(t)
+	db := storetest.SQLite(t, accountSchemas())
+	e := newAccountsEnvWith(t, db, func(s *Server) {
+		runner := timers.NewRunner(s.DB, s.Clock, s.Log)
+		sp, err := statuspage.New(context.Background(), statuspage.Options{DB: s.DB, Clock: s.Clock, Config: s.Config, Incidents: s.Incidents,
+			Runner: runner, Mailer: &statuspage.SMTPMailer{Addr: mail.Addr, From: "status@acme.test"}, Log: s.Log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.StatusPages = sp
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { runner.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	})
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	if resp, b := e.fetch("POST", "/status/public/subscribe", form, "email=ops%40example.com"); resp.StatusCode != 200 || !strings.Contains(string(b), "Check your inbox") {
+		t.Fatalf("subscribing: %d", resp.StatusCode)
+	}
+	link := regexp.MustCompile(`http://status\.test(/status/public/confirm\?t=\S+)`).FindStringSubmatch(mail.Next(t).Body)
+	if link == nil {
+		t.Fatal("no confirmation link in the mail")
+	}
+	// Opening the link (as a mail scanner would) changes nothing; the button does.
+	if resp, b := e.fetch("GET", link[1], nil, ""); resp.StatusCode != 200 || !strings.Contains(string(b), "Confirm subscription") {
+		t.Fatalf("the confirmation link: %d", resp.StatusCode)
+	}
+	if subs, _ := e.srv.StatusPages.Subscribers(context.Background(), "public"); len(subs) != 0 {
+		t.Fatal("opening the link confirmed the subscription")
+	}
+	if resp, _ := e.fetch("POST", link[1], form, ""); resp.StatusCode != 200 {
+		t.Fatalf("confirming: %d", resp.StatusCode)
+	}
+	id := e.openIncident("checkout", incident.Critical, "Checkout down")
+	resp, b := e.fetch("POST", "/api/v1/incidents/"+itoa(int(id))+"/status-updates", map[string]string{"Authorization": "Bearer " + e.tokens[auth.Responder]},
+		`{"page":"public","status":"investigating","body":"Checkout fails for some customers."}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("posting an update: %d %s", resp.StatusCode, b)
+	}
+	m := mail.Next(t)
+	unsub := strings.TrimPrefix(strings.Trim(m.Header.Get("List-Unsubscribe"), "<>"), "http://status.test")
+	if !strings.Contains(m.Body, "Checkout fails for some customers.") || !strings.HasPrefix(unsub, "/status/public/unsubscribe?t=") {
+		t.Fatalf("the update mail: %+v", m)
+	}
+	// A mail client's one-click unsubscribe (RFC 8058).
+	if resp, _ := e.fetch("POST", unsub, form, "List-Unsubscribe=One-Click"); resp.StatusCode != 200 {
+		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
+	}
+	if subs, _ := e.srv.StatusPages.Subscribers(context.Background(), "public"); len(subs) != 0 {
+		t.Fatalf("still subscribed: %v", subs)
 	}
 }
