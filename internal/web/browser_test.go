@@ -55,6 +55,20 @@ func read[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
 	return chromedp.Run(ctx, a)
 }
 
+// unlabelled lists the form fields of the page that a screen reader cannot name.
+func unlabelled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	names, err := read(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+		.map(e => e.outerHTML.slice(0, 80))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) > 0 {
+		t.Errorf("form fields without a label: %q", names)
+	}
+}
+
 // screenshot saves the page as docs/screenshots/<name>.png when NINES_SCREENSHOTS names the
 // directory (go test ./internal/web -run Browser with NINES_SCREENSHOTS=$PWD/docs/screenshots).
 func screenshot(t *testing.T, ctx context.Context, name string) {
@@ -119,6 +133,7 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 		t.Fatalf("the incident list lacks the incident: %q", text)
 	}
 	screenshot(t, ctx, "incidents")
+	unlabelled(t, ctx)
 
 	t.Run("the list updates live when an incident opens", func(t *testing.T) {
 		if err := do(ctx, chromedp.WaitReady(chromedp.CSS(`html[data-live="open"]`))); err != nil {
@@ -160,6 +175,7 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 			t.Fatalf("the timeline lacks the update: %q", text)
 		}
 		screenshot(t, ctx, "incident")
+		unlabelled(t, ctx)
 	})
 
 	t.Run("the status page shows the outage and the update", func(t *testing.T) {
@@ -179,6 +195,7 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 			}
 		}
 		screenshot(t, ctx, "status-page")
+		unlabelled(t, ctx)
 	})
 
 	t.Run("resolving turns the status page green", func(t *testing.T) {
@@ -194,6 +211,7 @@ func TestBrowserResponderHandlesAnIncidentAndThePublicSeesIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		screenshot(t, ctx, "status-pages")
+		unlabelled(t, ctx)
 		// The other open checkout incident (an error) keeps Checkout in partial outage.
 		err = do(ctx, chromedp.Navigate(base+"/status/public"))
 		if err == nil {
@@ -243,6 +261,7 @@ func TestBrowserSignOutAndAdminPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "accounts")
+	unlabelled(t, ctx)
 }
 
 func TestBrowserIncidentPageWorksOnAPhone(t *testing.T) {
