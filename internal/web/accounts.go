@@ -110,25 +110,32 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &body); err != nil {
 		return err
 	}
-	role, err := auth.ParseRole(body.Role)
+	u, err := s.newUser(r, body.Username, body.Name, body.Role, body.Teams, body.Password)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "role: %v", err)
-	}
-	if err := s.checkTeams(body.Teams); err != nil {
-		return err
-	}
-	u, err := s.Users.Create(r.Context(), auth.NewUser{Username: body.Username, Name: body.Name, Role: role, Teams: body.Teams, Password: body.Password})
-	var invalid *auth.InvalidError
-	switch {
-	case errors.Is(err, auth.ErrUserExists):
-		return errorf(http.StatusConflict, "username %q: %v", body.Username, err)
-	case errors.As(err, &invalid):
-		return errorf(http.StatusBadRequest, "%v", err)
-	case err != nil:
 		return err
 	}
 	writeJSON(w, http.StatusCreated, u)
 	return nil
+}
+
+// newUser creates an account for the API and the admin page alike; bad input is an *Error.
+func (s *Server) newUser(r *http.Request, username, name, roleName string, teams []string, password string) (auth.User, error) {
+	role, err := auth.ParseRole(roleName)
+	if err != nil {
+		return auth.User{}, errorf(http.StatusBadRequest, "role: %v", err)
+	}
+	if err := s.checkTeams(teams); err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.Users.Create(r.Context(), auth.NewUser{Username: username, Name: name, Role: role, Teams: teams, Password: password})
+	var invalid *auth.InvalidError
+	switch {
+	case errors.Is(err, auth.ErrUserExists):
+		return u, errorf(http.StatusConflict, "username %q: %v", username, err)
+	case errors.As(err, &invalid):
+		return u, errorf(http.StatusBadRequest, "%v", err)
+	}
+	return u, err
 }
 
 // checkTeams rejects team names the config does not declare (when it declares any).
@@ -183,34 +190,38 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &body); err != nil {
 		return err
 	}
-	role, err := auth.ParseRole(body.Role)
-	if err != nil {
-		return errorf(http.StatusBadRequest, "role: %v", err)
-	}
-	if strings.TrimSpace(body.Name) == "" {
-		return errorf(http.StatusBadRequest, "name: say who or what uses the token")
-	}
-	ttl := auth.DefaultTTL
-	switch body.TTL {
-	case "":
-	case "never":
-		ttl = 0
-	default:
-		d, err := config.ParseDuration(body.TTL)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "ttl %q: want a duration such as 12h or 30d, or \"never\"", body.TTL)
-		}
-		ttl = d
-	}
-	if err := s.checkTeams(body.Teams); err != nil {
-		return err
-	}
-	secret, tok, err := s.Tokens.CreateScoped(r.Context(), body.Name, role, ttl, body.Teams)
+	secret, tok, err := s.newToken(r, body.Name, body.Role, body.TTL, body.Teams)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "secret": secret})
 	return nil
+}
+
+// newToken creates an API token for the API and the admin page alike; bad input is an *Error.
+// An empty ttl means DefaultTTL; "never" must be asked for.
+func (s *Server) newToken(r *http.Request, name, roleName, ttlText string, teams []string) (string, auth.Token, error) {
+	role, err := auth.ParseRole(roleName)
+	if err != nil {
+		return "", auth.Token{}, errorf(http.StatusBadRequest, "role: %v", err)
+	}
+	if strings.TrimSpace(name) == "" {
+		return "", auth.Token{}, errorf(http.StatusBadRequest, "name: say who or what uses the token")
+	}
+	ttl := auth.DefaultTTL
+	switch ttlText {
+	case "":
+	case "never":
+		ttl = 0
+	default:
+		if ttl, err = config.ParseDuration(ttlText); err != nil || ttl <= 0 {
+			return "", auth.Token{}, errorf(http.StatusBadRequest, "ttl %q: want a duration such as 12h or 30d, or \"never\"", ttlText)
+		}
+	}
+	if err := s.checkTeams(teams); err != nil {
+		return "", auth.Token{}, err
+	}
+	return s.Tokens.CreateScoped(r.Context(), name, role, ttl, teams)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/nines-dev/nines/internal/auth"
-	"github.com/nines-dev/nines/internal/config"
 )
 
 // The admin's pages for accounts and tokens: the same operations as /api/v1/users and
@@ -57,24 +56,20 @@ func (s *Server) uiCreateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := r.PostForm
-	role, err := auth.ParseRole(f.Get("role"))
-	if err == nil {
-		err = s.checkTeams(f["teams"])
-	}
-	if err == nil {
-		_, err = s.Users.Create(r.Context(), auth.NewUser{Username: strings.ToLower(strings.TrimSpace(f.Get("username"))), Name: f.Get("name"),
-			Role: role, Teams: f["teams"], Password: f.Get("password")})
-	}
-	if err != nil {
-		var e *Error
-		msg := err.Error()
-		if errors.As(err, &e) {
-			msg = e.Msg
-		}
-		return s.renderAccounts(w, r, http.StatusBadRequest, map[string]any{"Error": msg})
+	if _, err := s.newUser(r, strings.ToLower(strings.TrimSpace(f.Get("username"))), f.Get("name"), f.Get("role"), f["teams"], f.Get("password")); err != nil {
+		return s.adminFailure(w, r, err)
 	}
 	http.Redirect(w, r, "/admin/accounts", http.StatusSeeOther)
 	return nil
+}
+
+// adminFailure shows the accounts page again with what was wrong with the form.
+func (s *Server) adminFailure(w http.ResponseWriter, r *http.Request, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return s.renderAccounts(w, r, e.Status, map[string]any{"Error": e.Msg})
 }
 
 func (s *Server) uiDisableUser(w http.ResponseWriter, r *http.Request) error {
@@ -92,30 +87,9 @@ func (s *Server) uiCreateToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := r.PostForm
-	fail := func(msg string) error {
-		return s.renderAccounts(w, r, http.StatusBadRequest, map[string]any{"Error": msg})
-	}
-	role, err := auth.ParseRole(f.Get("role"))
+	secret, tok, err := s.newToken(r, f.Get("name"), f.Get("role"), f.Get("ttl"), f["teams"])
 	if err != nil {
-		return fail(err.Error())
-	}
-	if strings.TrimSpace(f.Get("name")) == "" {
-		return fail("name: say who or what uses the token")
-	}
-	ttl := auth.DefaultTTL
-	if v := f.Get("ttl"); v == "never" {
-		ttl = 0
-	} else if v != "" {
-		if ttl, err = config.ParseDuration(v); err != nil || ttl <= 0 {
-			return fail("ttl " + strconv.Quote(v) + ": want a duration such as 12h or 30d, or never")
-		}
-	}
-	if err := s.checkTeams(f["teams"]); err != nil {
-		return fail(err.Error())
-	}
-	secret, tok, err := s.Tokens.CreateScoped(r.Context(), f.Get("name"), role, ttl, f["teams"])
-	if err != nil {
-		return err
+		return s.adminFailure(w, r, err)
 	}
 	// The secret is shown on this one response and never again; no redirect, no caching.
 	w.Header().Set("Cache-Control", "no-store")
