@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,11 +214,17 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		log: o.Log, key: key, caches: map[string]*pageCache{}, render: newRenderer()}
 	o.Incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
 		tx.AfterCommit(s.Invalidate)
+		if ch.From == "" {
+			// A new incident on a service the public sees: the first update falls due one
+			// cadence from now.
+			return s.armCadence(ctx, tx, ch.Incident.ServiceID, ch.Incident.ID, ch.Incident.CreatedAt)
+		}
 		return nil
 	})
 	o.Config.Subscribe(func(_, _ *config.Config) { s.Invalidate() })
 	if o.Runner != nil {
 		o.Runner.Handle(notifyTimer, s.deliver)
+		o.Runner.Handle(cadenceTimer, s.checkCadence)
 	}
 	return s, nil
 }
@@ -452,6 +459,9 @@ func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicInciden
 				return err
 			}
 		}
+		if err := s.armCadence(ctx, tx, inc.ServiceID, inc.ID, now); err != nil {
+			return err
+		}
 		tx.AfterCommit(s.Invalidate)
 		return nil
 	})
@@ -662,4 +672,66 @@ func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 func etagOf(b []byte) string {
 	h := sha256.Sum256(b)
 	return `"` + hex.EncodeToString(h[:8]) + `"`
+}
+
+// cadenceTimer checks, one cadence after an incident opened or was last reported, whether the
+// public is owed an update; if so it says so on the timeline, where postmortems and MTTx
+// reports find communication gaps, and checks again one cadence later.
+const cadenceTimer = "statuspage.cadence"
+
+// EventUpdateDue is the timeline event of a public update that is overdue.
+const EventUpdateDue = "status.update_due"
+
+// armCadence sets the incident's cadence check for the shortest cadence of the pages that show
+// its service; services on no page have none.
+func (s *Service) armCadence(ctx context.Context, tx *store.Tx, serviceID string, incidentID int64, from time.Time) error {
+	if s.runner == nil {
+		return nil
+	}
+	var cadence time.Duration
+	for _, p := range s.PagesFor(serviceID) {
+		if c := p.Cadence(); cadence == 0 || c < cadence {
+			cadence = c
+		}
+	}
+	if cadence == 0 {
+		return nil
+	}
+	return s.runner.Set(ctx, tx, cadenceTimer, fmt.Sprint(incidentID), from.Add(cadence), fmt.Sprint(incidentID))
+}
+
+func (s *Service) checkCadence(ctx context.Context, t timers.Timer) error {
+	id, err := strconv.ParseInt(t.Payload, 10, 64)
+	if err != nil {
+		return nil
+	}
+	inc, err := s.incidents.Get(ctx, id)
+	if errors.Is(err, incident.ErrNotFound) || (err == nil && inc.State == incident.Resolved) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lus, err := s.LastUpdates(ctx, inc)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now().Truncate(time.Millisecond)
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		for _, lu := range lus {
+			if !lu.Overdue {
+				continue
+			}
+			since := inc.CreatedAt
+			if !lu.At.IsZero() {
+				since = lu.At
+			}
+			err := s.incidents.Append(ctx, tx, inc.ID, EventUpdateDue, now, incident.Actor{Name: "nines", Source: "statuspage"},
+				map[string]any{"page": lu.Page.ID, "since": since, "cadence": lu.Page.Cadence().String()})
+			if err != nil {
+				return err
+			}
+		}
+		return s.armCadence(ctx, tx, inc.ServiceID, inc.ID, now)
+	})
 }

@@ -573,3 +573,52 @@ func TestAPageShowsTimesInItsZone(t *testing.T) {
 		t.Fatalf("time_zone %q", d.Page.TimeZone)
 	}
 }
+
+func TestAMissedCadenceIsRecordedOnTheTimeline(t *testing.T) {
+	storetest.Each(t, schemas(), func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		inc := e.open("checkout", incident.Critical, "Checkout down")
+		other := e.open("secret-billing", incident.Critical, "not on any page")
+		due := func(id int64) int {
+			events, _ := e.incidents.Timeline(ctx, id)
+			n := 0
+			for _, ev := range events {
+				if ev.Type == EventUpdateDue {
+					n++
+				}
+			}
+			return n
+		}
+		waitFor := func(want int) {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); due(inc.ID) != want; {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d update-due events on the timeline, want %d", due(inc.ID), want)
+				}
+				time.Sleep(10 * time.Millisecond) // the runner works on its own goroutine
+			}
+		}
+		e.clock.Advance(29 * time.Minute)
+		e.mail.None(t, "nothing is due yet")
+		if due(inc.ID) != 0 {
+			t.Fatal("an update was marked due before the cadence passed")
+		}
+		e.clock.Advance(time.Minute)
+		waitFor(1)
+		if _, err := e.sp.PostUpdate(ctx, UpdateParams{PageID: "public", IncidentID: inc.ID, Status: Investigating, Body: "Looking.",
+			Actor: incident.Actor{Name: "user:alice", Source: "web"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(29 * time.Minute)
+		e.mail.None(t, "no mail: nobody subscribed")
+		if due(inc.ID) != 1 {
+			t.Fatal("an update was marked due although one went out 29 minutes ago")
+		}
+		e.clock.Advance(time.Minute)
+		waitFor(2)
+		if due(other.ID) != 0 {
+			t.Fatal("an incident of a service on no page owes the public an update")
+		}
+	})
+}

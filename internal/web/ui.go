@@ -265,10 +265,13 @@ func timelineView(events []incident.Event) []eventView {
 	for i, e := range events {
 		out[i].Event = e
 		var d struct {
-			Text, Body, Status, Page string
+			Text, Body, Status, Page, Cadence string
 		}
 		if json.Unmarshal(e.Data, &d) == nil {
 			out[i].Text, out[i].Status, out[i].Page = d.Text+d.Body, d.Status, d.Page
+			if e.Type == statuspage.EventUpdateDue {
+				out[i].Text = "The public has had no update on " + d.Page + " for " + d.Cadence + "."
+			}
 		}
 	}
 	return out
