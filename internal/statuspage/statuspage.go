@@ -636,25 +636,62 @@ type LastUpdate struct {
 // LastUpdates says, for each page showing the incident's service, when the public last heard
 // about it and whether another update is due.
 func (s *Service) LastUpdates(ctx context.Context, inc incident.Incident) ([]LastUpdate, error) {
-	var out []LastUpdate
-	now := s.clock.Now()
-	for _, p := range s.PagesFor(inc.ServiceID) {
-		lu := LastUpdate{Page: p}
-		var at sql.NullInt64
-		var status sql.NullString
-		err := s.db.QueryRow(ctx, `SELECT u.created_at, u.status FROM sp_updates u JOIN sp_incidents i ON i.id = u.sp_incident_id
-			WHERE i.page_id = ? AND i.incident_id = ? ORDER BY u.id DESC LIMIT 1`, p.ID, inc.ID).Scan(&at, &status)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	all, err := s.LastUpdatesOf(ctx, []incident.Incident{inc})
+	return all[inc.ID], err
+}
+
+// LastUpdatesOf is LastUpdates for many incidents with one query, for incident lists.
+func (s *Service) LastUpdatesOf(ctx context.Context, incs []incident.Incident) (map[int64][]LastUpdate, error) {
+	out := map[int64][]LastUpdate{}
+	type key struct {
+		page string
+		id   int64
+	}
+	type last struct {
+		at     int64
+		status string
+	}
+	latest := map[key]last{}
+	var ids []any
+	for _, inc := range incs {
+		if len(s.PagesFor(inc.ServiceID)) > 0 {
+			ids = append(ids, inc.ID)
+		}
+	}
+	if len(ids) > 0 {
+		q := `SELECT i.page_id, i.incident_id, u.created_at, u.status FROM sp_updates u JOIN sp_incidents i ON i.id = u.sp_incident_id
+			WHERE i.incident_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `) ORDER BY u.id`
+		rows, err := s.db.Query(ctx, q, ids...)
+		if err != nil {
 			return nil, err
 		}
-		since := inc.CreatedAt
-		if at.Valid {
-			lu.At, lu.Status = fromMS(at.Int64), status.String
-			since = lu.At
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			var l last
+			if err := rows.Scan(&k.page, &k.id, &l.at, &l.status); err != nil {
+				return nil, err
+			}
+			latest[k] = l // rows come oldest first: the last one wins
 		}
-		lu.Overdue = inc.State != incident.Resolved && lu.Status != Resolved && now.Sub(since) >= p.Cadence()
-		lu.Unresolved = inc.State == incident.Resolved && at.Valid && lu.Status != Resolved
-		out = append(out, lu)
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clock.Now()
+	for _, inc := range incs {
+		for _, p := range s.PagesFor(inc.ServiceID) {
+			lu := LastUpdate{Page: p}
+			since := inc.CreatedAt
+			l, posted := latest[key{p.ID, inc.ID}]
+			if posted {
+				lu.At, lu.Status = fromMS(l.at), l.status
+				since = lu.At
+			}
+			lu.Overdue = inc.State != incident.Resolved && lu.Status != Resolved && now.Sub(since) >= p.Cadence()
+			lu.Unresolved = inc.State == incident.Resolved && posted && lu.Status != Resolved
+			out[inc.ID] = append(out[inc.ID], lu)
+		}
 	}
 	return out, nil
 }

@@ -195,16 +195,13 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Open incidents whose public owes an update are marked, so nobody has to open each one.
 	due := map[int64]bool{}
-	for _, inc := range list {
-		if inc.State == incident.Resolved {
-			continue
-		}
-		lus, err := s.StatusPages.LastUpdates(r.Context(), inc)
-		if err != nil {
-			return err
-		}
+	lasts, err := s.StatusPages.LastUpdatesOf(r.Context(), list)
+	if err != nil {
+		return err
+	}
+	for id, lus := range lasts {
 		for _, lu := range lus {
-			due[inc.ID] = due[inc.ID] || lu.Overdue
+			due[id] = due[id] || lu.Overdue
 		}
 	}
 	var recent []incident.Incident
