@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"report": {"reports: sla (availability against the SLA), oncall (load and time off owed)", runReport},
 
 		// web accounts, status pages
+		"user": {"create users, set passwords, disable and list them (works offline)", runUser},
 
 		// response (changes, postmortems, action items)
 		"declare":    {"declare an incident by hand", runDeclare},

@@ -23,6 +23,7 @@ import (
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/slo"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -87,6 +88,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go sloEngine.Run(sloCtx)
 
 	// web accounts, status pages
+	if srv.StatusPages, err = statuspage.New(ctx, statuspage.Options{DB: db, Clock: clk, Config: live, Incidents: incidents,
+		Runner: runner, Mailer: subscriberMailer(), Log: log}); err != nil {
+		return err
+	}
+	if err := schedulePruning(ctx, db, runner, auth.NewSessions(db, clk), clk); err != nil {
+		return err
+	}
 
 	// response (changes, postmortems, action items)
 	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
@@ -102,6 +110,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv.RegisterOnShutdown(srv.StopStreams) // web accounts, status pages: open pages must not hold up shutdown
 
 	pipelineDone := make(chan struct{})
 	go func() { pipeline.Run(); close(pipelineDone) }()

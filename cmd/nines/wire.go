@@ -16,6 +16,7 @@ import (
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/slo"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -39,6 +40,7 @@ func schemas() []store.Schema {
 		slo.Schema,
 
 		// web accounts, status pages
+		statuspage.Schema,
 
 		// response (changes, postmortems, action items)
 		change.Schema,

@@ -34,6 +34,7 @@ type Config struct {
 	SLOs               []SLO              `yaml:"slos"`
 	StatusPages        []StatusPage       `yaml:"status_pages"`
 	Incidents          IncidentSettings   `yaml:"incidents"`
+	Auth               Auth               `yaml:"auth"`
 
 	// OpenSLO holds the OpenSLO v1 documents found beside the native config.
 	OpenSLO []OpenSLODocument `yaml:"-"`
@@ -224,6 +225,7 @@ func (c *Config) validate(errs *Errors) {
 	c.validateSLOs(errs)
 	c.validateStatusPages(errs)
 	c.validateIncidents(errs)
+	c.validateAuth(errs)
 }
 
 // ids checks that every id of a section is set, well-formed and unique, and returns the set.

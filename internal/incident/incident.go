@@ -584,3 +584,27 @@ func truncate(s string, n int) string {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Overlapping returns the incidents of the given services that were open at any time since
+// since (still open, or resolved after it), oldest first: what status page uptime bars are
+// drawn from.
+func (s *Service) Overlapping(ctx context.Context, serviceIDs []string, since time.Time) ([]Incident, error) {
+	if len(serviceIDs) == 0 {
+		return nil, nil
+	}
+	q, args := inClause(`SELECT `+incidentColumns+` FROM incidents WHERE (resolved_at IS NULL OR resolved_at >= ?)`, "service_id", serviceIDs, []any{ms(since)})
+	rows, err := s.db.Query(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}

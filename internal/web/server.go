@@ -30,6 +30,7 @@ import (
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/slo"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -54,6 +55,14 @@ type Server struct {
 	SLOs *slo.Engine
 
 	// web accounts, status pages
+	Users       *auth.Users
+	Sessions    *auth.Sessions
+	Audit       *auth.Audit
+	Limiter     *auth.LoginLimiter
+	StatusPages *statuspage.Service
+	live        *liveHub
+	oidc        oidcClient
+	subscribes  *auth.LoginLimiter // bounds confirmation mail per address and per client
 
 	// response (changes, postmortems, action items)
 	Changes     *change.Store
@@ -114,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	if s.ui == nil {
 		s.ui = newUI()
 	}
+	s.initAccounts() // web accounts, status pages
 	if s.csrfKey == nil {
 		key, err := s.DB.Secret(context.Background(), "csrf")
 		if err != nil {
@@ -125,7 +135,7 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
-	return s.recoverPanics(mux)
+	return s.recoverPanics(s.customDomains(mux))
 }
 
 func (s *Server) wrap(rt Route) http.Handler {
@@ -140,6 +150,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if err != nil {
 			s.writeError(sw, r, err)
 		}
+		s.audit(rt, r, sw.status)
 		s.metrics.observe(label, sw.status, time.Since(start))
 	})
 }
@@ -184,6 +195,13 @@ func (s *Server) principal(r *http.Request) (auth.Principal, bool, error) {
 	}
 	if secret == "" {
 		return auth.Principal{}, false, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: send an API token as 'Authorization: Bearer <token>'"}
+	}
+	if viaCookie {
+		p, err := s.Sessions.Verify(r.Context(), secret)
+		if errors.Is(err, auth.ErrNoSession) {
+			return p, viaCookie, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: " + err.Error()}
+		}
+		return p, viaCookie, err
 	}
 	p, err := s.Tokens.Verify(r.Context(), secret)
 	if errors.Is(err, auth.ErrInvalidToken) {
@@ -279,7 +297,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func wantsHTML(r *http.Request) bool {
 	p := r.URL.Path
-	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasSuffix(p, ".json") {
 		return false
 	}
 	return true
