@@ -94,6 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
 	srv.Changes = change.New(db, incidents, clk)
 	srv.Postmortems = postmortem.New(db, incidents, srv.Changes, live, runner, clk)
+	srv.Postmortems.SLO = sloEngine
 	srv.Postmortems.IndexIncidents()
 	srv.Reports = report.New(incidents, pipeline, srv.Changes, live)
 
