@@ -150,6 +150,19 @@ func TestThePostmortemReportsEachSLOsBudgetAndSLAForTheImpactWindow(t *testing.T
 			}
 		}
 
+		// The verdict is the SLA report's for the month it names.
+		report, err := h.engine.SLA(ctx, h.incidents, "checkout", "2026-11", time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range report.SLOs {
+			for _, g := range got {
+				if g.SLO == en.SLOID && g.SLABreached != nil && *g.SLABreached == en.Met {
+					t.Errorf("%s: postmortem says breached=%v, the SLA report says met=%v", g.SLO, *g.SLABreached, en.Met)
+				}
+			}
+		}
+
 		md := string(must(doc.Markdown()))
 		wantMD := `- Duration: 45m
 - Downtime: 10m
