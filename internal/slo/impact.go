@@ -72,8 +72,11 @@ func (e *Engine) impact(ctx context.Context, d *Definition, from, to time.Time) 
 	allowance := d.Budget() * window.total
 	if d.Method != config.Occurrences {
 		allowance = d.Budget() * float64(weM-wsM) / float64(d.Slice)
-		down := int64(math.Round(d.bad(inc) * float64(d.Slice) * 60))
-		f.DowntimeSeconds = &down
+		// Bad slices are bad time, but only where the SLI saw traffic: silence measures nothing.
+		if inc.slices > 0 {
+			down := int64(math.Round(d.bad(inc) * float64(d.Slice) * 60))
+			f.DowntimeSeconds = &down
+		}
 	}
 	if allowance > 0 {
 		f.BudgetConsumed = d.bad(inc) / allowance

@@ -240,6 +240,9 @@ slos:
 				}
 				near(t, "uptime budget consumed", got[1].BudgetConsumed, c.uptime)
 				near(t, "requests budget consumed", got[0].BudgetConsumed, c.requests)
+				if measured := got[1].DowntimeSeconds != nil; measured != (c.bad != nil) {
+					t.Errorf("uptime downtime = %v, want one only when the impact saw traffic", deref(got[1].DowntimeSeconds))
+				}
 				if got[0].SLABreached == nil || *got[0].SLABreached != c.breached {
 					t.Errorf("requests SLA breached = %v, want %v", deref(got[0].SLABreached), c.breached)
 				}
