@@ -100,6 +100,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
 	srv.Changes = change.New(db, incidents, clk)
 	srv.Postmortems = postmortem.New(db, incidents, srv.Changes, live, runner, clk)
+	srv.Postmortems.SLO = sloEngine
 	srv.Postmortems.IndexIncidents()
 	// Reminders reach action item owners through the same channels as pages.
 	srv.Postmortems.Reminder = postmortem.NewContactReminder(srv.Postmortems, srv.Escalation.Channel, srv.Escalation.BaseURL)

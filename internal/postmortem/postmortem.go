@@ -22,13 +22,14 @@ import (
 	"github.com/nines-dev/nines/internal/timers"
 )
 
-// SLOImpact tells how much of a service's error budget an incident consumed and whether an
-// SLA was breached. The SLO package provides it; without one the impact says "not measured".
+// SLOImpact tells, for each SLO of a service, how much of its error budget an incident's impact
+// window [from, to) consumed and whether its SLA was breached. The SLO package provides it;
+// without one, or for a service without SLOs, the impact says "not measured".
 type SLOImpact interface {
-	Impact(ctx context.Context, serviceID string, from, to time.Time) (*SLOFigures, error)
+	Impact(ctx context.Context, serviceID string, from, to time.Time) ([]SLOFigures, error)
 }
 
-// SLOFigures is the SLO side of an incident's impact.
+// SLOFigures is the SLO side of an incident's impact, for one SLO.
 type SLOFigures struct {
 	SLO string `json:"slo"`
 	// BudgetConsumed is the share of the SLO window's error budget the incident used (0.25 is
@@ -36,8 +37,9 @@ type SLOFigures struct {
 	BudgetConsumed float64 `json:"budget_consumed"`
 	// DowntimeSeconds, when the SLI can tell, is how long the service was actually down.
 	DowntimeSeconds *int64 `json:"downtime_seconds,omitempty"`
-	SLA             string `json:"sla,omitempty"`
-	SLABreached     *bool  `json:"sla_breached,omitempty"`
+	// SLA names the SLA and the period it was judged over; empty when the SLO declares none.
+	SLA         string `json:"sla,omitempty"`
+	SLABreached *bool  `json:"sla_breached,omitempty"`
 }
 
 // Doc is the part of a postmortem people write; the rest is read from the incident.
@@ -89,12 +91,12 @@ type Role struct {
 
 // Impact is who was affected and for how long.
 type Impact struct {
-	Affected        string      `json:"affected"`
-	StartedAt       time.Time   `json:"started_at"`
-	EndedAt         *time.Time  `json:"ended_at,omitempty"`
-	DurationSeconds int64       `json:"duration_seconds"`
-	DowntimeSeconds int64       `json:"downtime_seconds"`
-	SLO             *SLOFigures `json:"slo,omitempty"`
+	Affected        string       `json:"affected"`
+	StartedAt       time.Time    `json:"started_at"`
+	EndedAt         *time.Time   `json:"ended_at,omitempty"`
+	DurationSeconds int64        `json:"duration_seconds"`
+	DowntimeSeconds int64        `json:"downtime_seconds"`
+	SLOs            []SLOFigures `json:"slos,omitempty"`
 }
 
 // Entry is one line of the postmortem's timeline.
@@ -380,7 +382,7 @@ type facts struct {
 	links                    []incident.Link
 	firstAlert, ack, resolve *time.Time
 	deployBefore             *change.Change
-	slo                      *SLOFigures
+	slos                     []SLOFigures
 	now                      time.Time
 }
 
@@ -491,7 +493,7 @@ func (s *Service) facts(ctx context.Context, inc incident.Incident) (*facts, err
 		if inc.ResolvedAt != nil {
 			end = *inc.ResolvedAt
 		}
-		if f.slo, err = s.SLO.Impact(ctx, inc.ServiceID, start, end); err != nil {
+		if f.slos, err = s.SLO.Impact(ctx, inc.ServiceID, start, end); err != nil {
 			return nil, fmt.Errorf("SLO impact: %w", err)
 		}
 	}
@@ -515,16 +517,24 @@ func (f *facts) start() time.Time {
 }
 
 func (f *facts) impact(affected string) Impact {
-	im := Impact{Affected: affected, StartedAt: f.start(), SLO: f.slo}
+	im := Impact{Affected: affected, StartedAt: f.start(), SLOs: f.slos}
 	end := f.now
 	if f.resolve != nil {
 		end = *f.resolve
 		im.EndedAt = f.resolve
 	}
 	im.DurationSeconds = int64(end.Sub(im.StartedAt) / time.Second)
+	// An SLI that measures bad time knows the downtime better than the incident's length; with
+	// several, the worst one counts.
+	measured := int64(-1)
+	for _, s := range f.slos {
+		if s.DowntimeSeconds != nil {
+			measured = max(measured, *s.DowntimeSeconds)
+		}
+	}
 	im.DowntimeSeconds = im.DurationSeconds
-	if f.slo != nil && f.slo.DowntimeSeconds != nil {
-		im.DowntimeSeconds = *f.slo.DowntimeSeconds
+	if measured >= 0 {
+		im.DowntimeSeconds = measured
 	}
 	return im
 }

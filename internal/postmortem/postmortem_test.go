@@ -201,11 +201,10 @@ func TestPostmortemIsDraftedFromARealIncidentTimeline(t *testing.T) {
 }
 
 // budget is an SLO answer, as the SLO package gives it.
-type budget postmortem.SLOFigures
+type budget []postmortem.SLOFigures
 
-func (b budget) Impact(ctx context.Context, service string, from, to time.Time) (*postmortem.SLOFigures, error) {
-	f := postmortem.SLOFigures(b)
-	return &f, nil
+func (b budget) Impact(ctx context.Context, service string, from, to time.Time) ([]postmortem.SLOFigures, error) {
+	return b, nil
 }
 
 func TestThePostmortemImpactShowsTheSLOBudgetAndSLA(t *testing.T) {
@@ -214,7 +213,7 @@ func TestThePostmortemImpactShowsTheSLOBudgetAndSLA(t *testing.T) {
 	w := newWorld(t, db, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
 	inc := checkoutOutage(t, w)
 	down, breached := int64(1500), true
-	w.pm.SLO = budget{SLO: "checkout-availability", BudgetConsumed: 0.125, DowntimeSeconds: &down, SLA: "99.9% monthly", SLABreached: &breached}
+	w.pm.SLO = budget{{SLO: "checkout-availability", BudgetConsumed: 0.125, DowntimeSeconds: &down, SLA: "99.9% monthly", SLABreached: &breached}}
 	if _, _, err := w.pm.Draft(ctx, inc.ID, alice); err != nil {
 		t.Fatal(err)
 	}

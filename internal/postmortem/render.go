@@ -21,6 +21,13 @@ var funcs = map[string]any{
 	"dur":  func(s int64) string { return Human(time.Duration(s) * time.Second) },
 	"pct":  func(f float64) string { return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%" },
 	"cell": cellEscaper.Replace,
+	// yesno reads a *bool: a template's if would test the pointer, not the answer.
+	"yesno": func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	},
 }
 
 // cellEscaper keeps text inside one Markdown table cell.

@@ -12,6 +12,7 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
 )
@@ -137,4 +138,59 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// emptyLister has no incidents, so the SLA report measures only the SLO's arithmetic.
+type emptyLister struct{}
+
+func (emptyLister) List(ctx context.Context, f incident.Filter) ([]incident.Incident, string, error) {
+	return nil, "", nil
+}
+
+// BenchmarkPostmortemImpact is what a postmortem's Impact section costs per SLO on SQLite: a
+// 30-day window and the month holding the incident, every minute of both stored. The ceiling is
+// the SLA report of that month, which reads the same table. Run it with
+//
+//	go test -run '^$' -bench 'PostmortemImpact' -benchtime 20x -count 2 ./internal/slo/
+func BenchmarkPostmortemImpact(b *testing.B) {
+	cfg, err := config.Parse("bench.yaml", []byte("services: [{id: events}, {id: slices}]\nslos:\n"+
+		"  - {id: events, service: events, objective: 99.9, window: 30d, sla: 99.5, sli: {events: {source: push}}}\n"+
+		"  - {id: slices, service: slices, objective: 99.9, window: 30d, sla: 99.5, budgeting_method: timeslices, timeslice_target: 99, sli: {events: {source: push}}}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := storetest.SQLite(b, []store.Schema{store.OwnSchema, Schema})
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	e := NewEngine(db, clock.NewFake(now), &countingSubmitter{}, nil)
+	e.Apply(cfg)
+	ctx := context.Background()
+	first := now.Add(-30 * 24 * time.Hour)
+	for from := first; from.Before(now); from = from.Add(MaxPoints * time.Minute) {
+		var pts []Point
+		for t := from; t.Before(now) && len(pts) < MaxPoints; t = t.Add(time.Minute) {
+			pts = append(pts, Point{Timestamp: t, Good: 999, Total: 1000})
+		}
+		for _, id := range []string{"events", "slices"} {
+			if err := e.Push(ctx, id, pts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, svc := range []string{"events", "slices"} {
+		b.Run("impact/"+svc, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f, err := e.Impact(ctx, svc, now.Add(-2*time.Hour), now.Add(-time.Hour))
+				if err != nil || len(f) != 1 {
+					b.Fatal(f, err)
+				}
+			}
+		})
+		b.Run("ceiling=sla_report/"+svc, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := e.SLA(ctx, emptyLister{}, svc, "2026-11", time.UTC); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

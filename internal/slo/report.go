@@ -210,13 +210,7 @@ func impacts(d *Definition, get func(int64) minute, incs []incident.Incident, st
 		}
 		var ia agg
 		s.addMinutes(&ia, unixMinute(from), unixMinute(to)+1, get)
-		bad := ia.bad
-		switch d.Method {
-		case config.Timeslices:
-			bad = ia.slices - ia.goodSlices
-		case config.RatioTimeslices:
-			bad = ia.slices - ia.ratioSum
-		}
+		bad := d.bad(ia)
 		spent := 0.0
 		if allowance > 0 {
 			spent = bad / allowance

@@ -189,6 +189,18 @@ func (d *Definition) events(a agg) float64 {
 	return a.slices
 }
 
+// bad is what a spends of the budget: bad events (occurrences), bad slices (timeslices), or the
+// bad share summed over slices (ratio_timeslices).
+func (d *Definition) bad(a agg) float64 {
+	switch d.Method {
+	case config.Timeslices:
+		return a.slices - a.goodSlices
+	case config.RatioTimeslices:
+		return a.slices - a.ratioSum
+	}
+	return a.bad
+}
+
 // burnRate is the error ratio over the budget: 1 spends the budget exactly over the window.
 func (d *Definition) burnRate(a agg) float64 { return d.errorRatio(a) / d.Budget() }
 
