@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -311,13 +310,7 @@ func TestIncidentResponseThroughTheAPI(t *testing.T) {
 func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
 	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
 	e := newEnv(t, db)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.PostForm(e.url+"/login", url.Values{"token": {e.responder}, "next": {"/incidents/new"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	browser := web.SignIn(t, e.url, e.srv.Users, "alice", auth.Responder).Client
 	get := func(path string) string {
 		t.Helper()
 		resp, err := browser.Get(e.url + path)
@@ -337,7 +330,7 @@ func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
 		t.Fatal("no CSRF token on the declare page")
 	}
 	form := url.Values{"service": {"checkout"}, "title": {"Checkout is down"}, "sev": {"SEV1"}, "commander": {"alice"}}
-	resp, _ = browser.PostForm(e.url+"/incidents/new", form)
+	resp, _ := browser.PostForm(e.url+"/incidents/new", form)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("declaring without the CSRF token: %d, want 403", resp.StatusCode)
