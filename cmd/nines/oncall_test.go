@@ -3,42 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
-	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/escalate"
-	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/oncall"
-	"github.com/nines-dev/nines/internal/storetest"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 func TestOnCallCommands(t *testing.T) {
-	db := storetest.SQLite(t, schemas())
 	cfg, err := config.Load("../../internal/config/testdata/oncall_reference.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC))
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	live := config.NewLive(cfg)
-	incs := incident.New(db, clk)
-	tokens := auth.NewTokens(db, clk)
-	srv := &web.Server{Config: live, DB: db, Incidents: incs, Alerts: alert.NewPipeline(db, incs, clk), Tokens: tokens, Log: log, Clock: clk}
-	srv.OnCall = oncall.New(db, live, clk)
-	srv.Escalation = escalate.New(db, live, incs, srv.OnCall, timers.NewRunner(db, clk, log), clk, log)
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	tok, _, _ := tokens.Create(context.Background(), "cli", auth.Responder, time.Hour)
+	srv := startNines(t, cfg, time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC))
+	tok := srv.token(t, "cli", auth.Responder)
 	cli := func(args ...string) (string, int) {
 		var out, errb bytes.Buffer
 		// Client flags go right after the command words (nines oncall override add --server ...).
@@ -46,7 +25,7 @@ func TestOnCallCommands(t *testing.T) {
 		for n < len(args) && !strings.HasPrefix(args[n], "-") {
 			n++
 		}
-		full := append(append(append([]string{}, args[:n]...), "--server", hs.URL, "--token", tok), args[n:]...)
+		full := append(append(append([]string{}, args[:n]...), "--server", srv.url, "--token", tok), args[n:]...)
 		code := run(context.Background(), full, &out, &errb)
 		return out.String() + errb.String(), code
 	}

@@ -3,50 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
-	"github.com/nines-dev/nines/internal/change"
-	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/postmortem"
-	"github.com/nines-dev/nines/internal/report"
-	"github.com/nines-dev/nines/internal/storetest"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 func TestDeclareDeployAndPostmortemCommands(t *testing.T) {
-	db := storetest.SQLite(t, schemas())
 	cfg, err := config.Parse("nines.yaml", []byte("services: [{id: checkout, team: payments}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := config.NewLive(cfg)
-	clk := clock.NewFake(time.Date(2026, 12, 30, 10, 0, 0, 0, time.UTC)) // a Wednesday before the year end
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	incs := incident.New(db, clk)
-	pipe := alert.NewPipeline(db, incs, clk)
-	go pipe.Run()
-	defer pipe.Close()
-	tokens := auth.NewTokens(db, clk)
-	srv := &web.Server{Config: live, DB: db, Incidents: incs, Alerts: pipe, Tokens: tokens, Log: log, Clock: clk}
-	srv.Changes = change.New(db, incs, clk)
-	srv.Postmortems = postmortem.New(db, incs, srv.Changes, live, timers.NewRunner(db, clk, log), clk)
-	srv.Reports = report.New(incs, pipe, srv.Changes, live)
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	token, _, err := tokens.Create(context.Background(), "ci", auth.Responder, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := startNines(t, cfg, time.Date(2026, 12, 30, 10, 0, 0, 0, time.UTC)) // a Wednesday before the year end
+	token := srv.token(t, "ci", auth.Responder)
 	nines := func(args ...string) (int, string) {
 		t.Helper()
 		var out, errs bytes.Buffer
@@ -54,7 +25,7 @@ func TestDeclareDeployAndPostmortemCommands(t *testing.T) {
 		if args[0] == "postmortem" {
 			n = 2 // flags follow the subcommand
 		}
-		args = append(append(append([]string{}, args[:n]...), "--server", hs.URL, "--token", token), args[n:]...)
+		args = append(append(append([]string{}, args[:n]...), "--server", srv.url, "--token", token), args[n:]...)
 		code := run(context.Background(), args, &out, &errs)
 		return code, out.String() + errs.String()
 	}

@@ -12,20 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
-	"github.com/nines-dev/nines/internal/auth"
-	"github.com/nines-dev/nines/internal/change"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/escalate"
-	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/oncall"
-	"github.com/nines-dev/nines/internal/postmortem"
-	"github.com/nines-dev/nines/internal/report"
-	"github.com/nines-dev/nines/internal/slo"
-	"github.com/nines-dev/nines/internal/statuspage"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,63 +51,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 
-	clk := clock.Real{}
-	incidents := incident.New(db, clk)
-	pipeline := alert.NewPipeline(db, incidents, clk)
-	runner := timers.NewRunner(db, clk, log)
-	srv := &web.Server{Config: live, DB: db, Incidents: incidents, Alerts: pipeline, Tokens: auth.NewTokens(db, clk),
-		Log: log, Clock: clk, Version: version}
-
-	// on-call (schedules, escalation, notifications)
-	srv.OnCall = oncall.New(db, live, clk)
-	srv.Escalation = escalate.New(db, live, incidents, srv.OnCall, runner, clk, log)
-	srv.Escalation.BaseURL = "http://" + addr
-	srv.Commanders = srv.Escalation
-	defer srv.Escalation.Wait()
-
-	// monitors (probes, heartbeats)
-
-	// SLOs
-	sloEngine := slo.NewEngine(db, clk, pipeline, log)
-	sloEngine.Apply(cfg)
-	live.Subscribe(func(_, c *config.Config) { sloEngine.Apply(c) })
-	srv.SLOs = sloEngine
-	sloCtx, stopSLO := context.WithCancel(context.Background())
-	defer stopSLO()
-	go sloEngine.Run(sloCtx)
-
-	// web accounts, status pages
-	if srv.StatusPages, err = statuspage.New(ctx, statuspage.Options{DB: db, Clock: clk, Config: live, Incidents: incidents,
-		Runner: runner, Mailer: subscriberMailer(), Log: log}); err != nil {
+	a, err := app.New(ctx, live, db, clock.Real{}, log, app.Options{BaseURL: "http://" + addr, Version: version, Mailer: subscriberMailer()})
+	if err != nil {
 		return err
 	}
-	if err := schedulePruning(ctx, db, runner, auth.NewSessions(db, clk), clk); err != nil {
-		return err
-	}
-
-	// response (changes, postmortems, action items)
-	incidents.SEVFor = func(sev string) string { return live.Get().Incidents.SEVFor(sev) }
-	srv.Changes = change.New(db, incidents, clk)
-	srv.Postmortems = postmortem.New(db, incidents, srv.Changes, live, runner, clk)
-	srv.Postmortems.SLO = sloEngine
-	srv.Postmortems.IndexIncidents()
-	// Reminders reach action item owners through the same channels as pages.
-	srv.Postmortems.Reminder = postmortem.NewContactReminder(srv.Postmortems, srv.Escalation.Channel, srv.Escalation.BaseURL)
-	srv.Reports = report.New(incidents, pipeline, srv.Changes, live)
+	defer a.Stop()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	httpSrv.RegisterOnShutdown(srv.StopStreams) // web accounts, status pages: open pages must not hold up shutdown
-
-	pipelineDone := make(chan struct{})
-	go func() { pipeline.Run(); close(pipelineDone) }()
-	runCtx, stopRunner := context.WithCancel(context.Background())
-	defer stopRunner()
-	runnerDone := make(chan struct{})
-	go func() { runner.Run(runCtx); close(runnerDone) }()
+	httpSrv := &http.Server{Handler: a.Web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv.RegisterOnShutdown(a.Web.StopStreams) // web accounts, status pages: open pages must not hold up shutdown
+	a.Start()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -153,10 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	pipeline.Close()
-	<-pipelineDone
-	stopRunner()
-	<-runnerDone
+	a.Stop()
 	log.Info("stopped")
 	return nil
 }

@@ -5,23 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/slo"
-	"github.com/nines-dev/nines/internal/storetest"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 const sloTestConfig = `
@@ -45,36 +39,13 @@ type sloServer struct {
 // startSLOServer runs the real HTTP server with the SLO engine on a real SQLite database.
 func startSLOServer(t *testing.T, now time.Time) *sloServer {
 	t.Helper()
-	db := storetest.SQLite(t, schemas())
 	cfg, err := config.Parse("nines.yaml", []byte(sloTestConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(now)
-	incidents := incident.New(db, clk)
-	pipeline := alert.NewPipeline(db, incidents, clk)
-	done := make(chan struct{})
-	go func() { pipeline.Run(); close(done) }()
-	t.Cleanup(func() { pipeline.Close(); <-done })
-	engine := slo.NewEngine(db, clk, pipeline, nil)
-	engine.Apply(cfg)
-	tokens := auth.NewTokens(db, clk)
-	srv := &web.Server{Config: config.NewLive(cfg), DB: db, Incidents: incidents, Alerts: pipeline, Tokens: tokens,
-		Log: slog.New(slog.DiscardHandler), Clock: clk, Version: "test", SLOs: engine}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	s := &sloServer{url: hs.URL, clock: clk}
-	for _, r := range []auth.Role{auth.Responder, auth.Viewer} {
-		secret, _, err := tokens.Create(context.Background(), r.String(), r, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r == auth.Responder {
-			s.admin = secret
-		} else {
-			s.viewer = secret
-		}
-	}
+	n := startNines(t, cfg, now)
+	// The responder's token is named admin after what it does here: it pushes SLI events.
+	s := &sloServer{url: n.url, clock: n.clock, admin: n.token(t, "responder", auth.Responder), viewer: n.token(t, "viewer", auth.Viewer)}
 	return s
 }
 

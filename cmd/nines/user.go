@@ -16,8 +16,6 @@ import (
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/statuspage"
-	"github.com/nines-dev/nines/internal/store"
-	"github.com/nines-dev/nines/internal/timers"
 )
 
 // runUser manages local accounts directly in the database, so the first admin can be made
@@ -169,26 +167,6 @@ func readPassword(fromStdin bool, stderr io.Writer) (string, error) {
 		return "", errors.New("the passwords differ")
 	}
 	return string(p1), nil
-}
-
-// schedulePruning deletes dead sessions every hour, from a durable timer that re-arms itself,
-// so the sessions table stays the size of the people signed in.
-func schedulePruning(ctx context.Context, db *store.DB, runner *timers.Runner, sessions *auth.Sessions, clk clock.Clock) error {
-	runner.Handle(auth.PruneTimer, func(ctx context.Context, t timers.Timer) error {
-		if _, err := sessions.Prune(ctx); err != nil {
-			return err
-		}
-		return db.Tx(ctx, func(tx *store.Tx) error {
-			return runner.Set(ctx, tx, auth.PruneTimer, "sessions", clk.Now().Add(auth.PruneEvery), "")
-		})
-	})
-	pending, err := runner.Pending(ctx, auth.PruneTimer)
-	if err != nil || len(pending) > 0 {
-		return err
-	}
-	return db.Tx(ctx, func(tx *store.Tx) error {
-		return runner.Set(ctx, tx, auth.PruneTimer, "sessions", clk.Now().Add(auth.PruneEvery), "")
-	})
 }
 
 // subscriberMailer is the SMTP server status page subscribers are mailed through, from

@@ -1,21 +1,112 @@
-package web
+package web_test
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/notify/notifytest"
 	"github.com/nines-dev/nines/internal/storetest"
+	"github.com/nines-dev/nines/internal/web"
 )
 
+// wholeConfig declares something of every domain, so every route of the table meets the
+// services and config it meets in production.
+const wholeConfig = `
+server:
+  base_url: http://status.test
+teams:
+  - {id: payments, name: Payments}
+users:
+  - {id: alice, name: Alice, time_zone: Europe/Paris, contact_methods: [{type: email, address: alice@example.com}]}
+  - {id: bob, name: Bob, time_zone: Europe/Paris, contact_methods: [{type: email, address: bob@example.com}]}
+schedules:
+  - id: ops
+    time_zone: Europe/Paris
+    layers:
+      - name: primary
+        rotation: {length: 1w, handoff: "2026-01-05T09:00"}
+        users: [alice, bob]
+escalation_policies:
+  - id: ops-policy
+    steps:
+      - escalate_after: 10m
+        targets: [{schedule: ops}]
+services:
+  - id: checkout
+    name: Checkout API
+    team: payments
+    escalation_policy: ops-policy
+    integrations:
+      - {type: events_v2, key: 0123456789abcdef0123456789abcdef}
+      - {type: alertmanager, key: am-checkout-key}
+slos:
+  - id: checkout-availability
+    service: checkout
+    objective: 99.9
+    window: 30d
+    sli:
+      events: {source: push}
+status_pages:
+  - id: public
+    title: Acme Status
+    update_cadence: 30m
+    components:
+      - {name: Checkout, service: checkout}
+notifications:
+  email:
+    smtp: {host: 127.0.0.1, port: SMTP_PORT, from: nines@example.com, tls: none}
+`
+
+// wholeNines is nines wired as ` + "`nines serve`" + ` wires it, serving on loopback.
+type wholeNines struct {
+	app    *app.App
+	url    string
+	tokens map[auth.Role]string
+}
+
+func startWholeNines(t *testing.T) *wholeNines {
+	t.Helper()
+	smtp := notifytest.StartSMTP(t, "none")
+	cfg, err := config.Parse("nines.yaml", []byte(strings.Replace(wholeConfig, "SMTP_PORT", fmt.Sprint(smtp.Port()), 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.SQLite(t, app.Schemas())
+	clk := clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC))
+	hs := httptest.NewUnstartedServer(nil)
+	a, err := app.New(context.Background(), config.NewLive(cfg), db, clk, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		app.Options{BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = a.Web.Handler()
+	hs.Start()
+	a.Start()
+	t.Cleanup(func() { hs.Close(); a.Stop() })
+	w := &wholeNines{app: a, url: hs.URL, tokens: map[auth.Role]string{}}
+	for _, r := range auth.Roles() {
+		if w.tokens[r], _, err = a.Tokens.Create(context.Background(), r.String()+"-token", r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
 // pathParam fills a route's wildcards with values that name nothing, so no request of the
-// matrix changes anything a later one depends on.
+// matrix changes anything a later one depends on; a status page and its component are real,
+// since their routes are public.
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)(\.\.\.)?\}`)
 
 func concretePath(pattern string) string {
@@ -38,12 +129,13 @@ func concretePath(pattern string) string {
 	})
 }
 
-// TestAuthorizationMatrix sends every route of the route table, as every role and as nobody,
-// and checks the answer against the route's declared access: no credentials -> 401, a role
-// below the route's -> 403, enough -> neither. A route added to the table is covered without
+// TestAuthorizationMatrix sends every route of the route table of a fully wired nines, as
+// every role and as nobody, and checks the answer against the route's declared access: no
+// credentials -> 401, a role below the route's -> 403, enough -> neither; a wrong secret in
+// the URL -> 401, 403, 404 or 410; never a 5xx. A route added to the table is covered without
 // touching this test.
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
+	w := startWholeNines(t)
 	type principal struct {
 		name  string
 		role  auth.Role // 0: no credentials
@@ -51,7 +143,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	principals := []principal{{name: "nobody"}}
 	for _, r := range auth.Roles() {
-		principals = append(principals, principal{r.String(), r, e.tokens[r]})
+		principals = append(principals, principal{r.String(), r, w.tokens[r]})
 	}
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, path, token string) (int, string) {
@@ -61,7 +153,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if method == "POST" || method == "PUT" || method == "PATCH" {
 			body = strings.NewReader("{}")
 		}
-		req, _ := http.NewRequestWithContext(ctx, method, e.http.URL+path, body)
+		req, _ := http.NewRequestWithContext(ctx, method, w.url+path, body)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
 		if token != "" {
@@ -74,13 +166,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		resp.Body.Close() // an event stream answers its headers at once; the rest is not needed
 		return resp.StatusCode, resp.Header.Get("Location")
 	}
-	routes := e.srv.Routes()
+	routes := w.app.Web.Routes()
 	if len(routes) == 0 {
 		t.Fatal("the route table is empty")
 	}
+	seen := map[web.Access]int{}
 	for _, rt := range routes {
+		seen[rt.Access]++
 		path := concretePath(rt.Pattern)
-		if rt.Access == Token && rt.Role < auth.Viewer {
+		if rt.Access == web.Token && rt.Role < auth.Viewer {
 			t.Errorf("%s %s needs a token but names no least role", rt.Method, rt.Pattern)
 			continue
 		}
@@ -92,7 +186,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				got = http.StatusUnauthorized // how pages answer a browser that is not signed in
 			}
 			switch rt.Access {
-			case Public:
+			case web.Public:
 				// Everyone gets the same answer: a token neither opens nor closes anything.
 				if p.role == 0 {
 					anonymous = got
@@ -102,12 +196,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if got == http.StatusForbidden {
 					t.Errorf("%s: public route answered 403", name)
 				}
-			case Key:
+			case web.Key:
 				// Ingest is authenticated by its integration key alone: an API token is no key.
-				if got < 400 {
+				if got < 400 || got >= 500 {
 					t.Errorf("%s: answered %d without an integration key", name, got)
 				}
-			case Token:
+			case web.Secret:
+				// The credential is in the URL and this one names nothing: whoever asks is
+				// refused, and nothing is found.
+				switch got {
+				case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+				default:
+					t.Errorf("%s: a wrong secret in the URL answered %d, want 401, 403, 404 or 410", name, got)
+				}
+			case web.Token:
 				var want string
 				switch {
 				case p.role == 0 && got != http.StatusUnauthorized:
@@ -120,10 +222,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if want != "" {
 					t.Errorf("%s (least role %s): answered %d, want %s", name, rt.Role, got, want)
 				}
+			default:
+				t.Errorf("%s: access kind %d is not checked by this test", name, rt.Access)
 			}
 			if got >= 500 {
 				t.Errorf("%s: answered %d", name, got)
 			}
+		}
+	}
+	for _, k := range []web.Access{web.Token, web.Public, web.Key, web.Secret} {
+		if seen[k] == 0 {
+			t.Errorf("no route of access kind %d: the matrix no longer covers it", k)
 		}
 	}
 }
@@ -132,31 +241,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 // an admin's browser session without the CSRF token is refused, and that with it the CSRF
 // check lets the request through.
 func TestCookieChangesNeedCSRFOnEveryRoute(t *testing.T) {
-	e := newAccountsEnv(t, storetest.SQLite(t, accountSchemas()))
-	b := e.browser()
-	b.login("admin", e.password)
-	token := b.csrf("/")
-	for _, rt := range e.srv.Routes() {
-		if rt.Access != Token || rt.Method == "GET" || rt.Method == "HEAD" {
+	w := startWholeNines(t)
+	b := web.SignIn(t, w.url, w.app.Users, "admin", auth.Admin)
+	n := 0
+	for _, rt := range w.app.Web.Routes() {
+		if rt.Access != web.Token || rt.Method == "GET" || rt.Method == "HEAD" {
 			continue
 		}
+		n++
 		for _, withToken := range []bool{false, true} {
-			req, _ := http.NewRequest(rt.Method, e.http.URL+concretePath(rt.Pattern), strings.NewReader("{}"))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
+			header := map[string]string{"Content-Type": "application/json", "Accept": "application/json"}
 			if withToken {
-				req.Header.Set("X-CSRF-Token", token)
+				header["X-CSRF-Token"] = b.CSRF
 			}
-			resp, err := b.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			refused := resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "CSRF")
+			resp, body := b.Do(rt.Method, concretePath(rt.Pattern), strings.NewReader("{}"), header)
+			refused := resp.StatusCode == http.StatusForbidden && strings.Contains(body, "CSRF")
 			if refused == withToken {
 				t.Errorf("%s %s with CSRF token %v: answered %d %s", rt.Method, rt.Pattern, withToken, resp.StatusCode, body)
 			}
+			if resp.StatusCode >= 500 {
+				t.Errorf("%s %s with CSRF token %v: answered %d %s", rt.Method, rt.Pattern, withToken, resp.StatusCode, body)
+			}
 		}
+	}
+	if n == 0 {
+		t.Fatal("no unsafe token route in the table")
 	}
 }

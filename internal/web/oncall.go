@@ -30,8 +30,8 @@ func (s *Server) oncallRoutes() []Route {
 		{Method: "DELETE", Pattern: "/api/v1/schedules/{id}/overrides/{override}", Role: auth.Responder, Handle: s.deleteOverride, API: true},
 		// Calendar apps cannot send a bearer token: the feed takes one, or the secret key that
 		// GET /api/v1/schedules hands to viewers.
-		{Method: "GET", Pattern: "/api/v1/schedules/{id}/shifts.ics", Access: Public, Handle: s.scheduleICS, API: true},
-		{Method: "GET", Pattern: "/api/v1/users/{id}/shifts.ics", Access: Public, Handle: s.userICS, API: true},
+		{Method: "GET", Pattern: "/api/v1/schedules/{id}/shifts.ics", Access: Secret, Handle: s.scheduleICS, API: true},
+		{Method: "GET", Pattern: "/api/v1/users/{id}/shifts.ics", Access: Secret, Handle: s.userICS, API: true},
 		{Method: "GET", Pattern: "/schedules", Role: auth.Viewer, Handle: s.schedulesPage},
 		{Method: "GET", Pattern: "/schedules/{id}", Role: auth.Viewer, Handle: s.schedulePage},
 		{Method: "POST", Pattern: "/schedules/{id}/overrides", Role: auth.Responder, Handle: s.createOverrideForm},
@@ -331,8 +331,8 @@ func (s *Server) escalationRoutes() []Route {
 		{Method: "GET", Pattern: "/api/v1/reports/oncall", Role: auth.Viewer, Handle: s.oncallReport, API: true},
 		// The signed token is the credential: a page must be acknowledgeable from a phone
 		// with no session. GET only confirms, so mail scanners that follow links do nothing.
-		{Method: "GET", Pattern: "/a/{token}", Access: Public, Handle: s.linkPage},
-		{Method: "POST", Pattern: "/a/{token}", Access: Public, Handle: s.useLink},
+		{Method: "GET", Pattern: "/a/{token}", Access: Secret, Handle: s.linkPage},
+		{Method: "POST", Pattern: "/a/{token}", Access: Secret, Handle: s.useLink},
 		// Twilio-compatible voice calls post the key pressed here (TwiML <Gather>).
 		{Method: "POST", Pattern: "/a/{token}/voice", Access: Public, Handle: s.voiceKey},
 	}

@@ -302,29 +302,14 @@ func TestCalendarFeeds(t *testing.T) {
 
 func TestOverrideFromTheWeb(t *testing.T) {
 	env := startOnCall(t, storetest.SQLite(t, oncallSchemas), clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC)))
-	jar := &http.Cookie{Name: sessionCookie, Value: env.responder}
+	signedIn := SignIn(t, env.url, env.srv.Users, "ops", auth.Responder)
 	get := func(path string) (int, string) {
-		req, _ := http.NewRequest("GET", env.url+path, nil)
-		req.AddCookie(jar)
-		resp, err := env.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, body := signedIn.Do("GET", path, nil, nil)
+		return resp.StatusCode, body
 	}
 	post := func(path string, form url.Values) (int, string) {
-		req, _ := http.NewRequest("POST", env.url+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(jar)
-		resp, err := env.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, body := signedIn.Do("POST", path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		return resp.StatusCode, body
 	}
 	status, page := get("/schedules/ops")
 	if status != 200 || !strings.Contains(page, "Next 14 days") || !strings.Contains(page, "<strong>Alice</strong>") {
@@ -391,14 +376,7 @@ func TestEscalateAndReassignAPI(t *testing.T) {
 
 func TestFrontPageShowsWhoIsOnCall(t *testing.T) {
 	env := startOnCall(t, storetest.SQLite(t, oncallSchemas), clock.NewFake(time.Date(2026, 3, 30, 7, 30, 0, 0, time.UTC)))
-	req, _ := http.NewRequest("GET", env.url+"/", nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: env.viewer})
-	resp, err := env.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := SignIn(t, env.url, env.srv.Users, "viewer", auth.Viewer).Do("GET", "/", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `<strong>On call now:</strong>`) || !strings.Contains(string(b), `<a href="/schedules/ops">ops</a> alice`) {
 		t.Fatalf("front page: %d\n%s", resp.StatusCode, b)
 	}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/web"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
@@ -19,7 +21,7 @@ func TestPagesRenderForASignedInBrowser(t *testing.T) {
 	open := s.trigger("open-one", "Checkout <b>5xx</b> spike")
 	done := s.trigger("done-one", "Disk full on db-1")
 	s.post(fmt.Sprintf("/api/v1/incidents/%d/resolve", done), "", auth.Responder)
-	cookie := s.token[auth.Viewer]
+	cookie := s.browser(auth.Viewer).Cookie
 
 	r := s.do(request{method: "GET", path: "/", cookie: cookie})
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
@@ -81,29 +83,38 @@ func TestPagesSendAStrangerToSignIn(t *testing.T) {
 func TestSigningInSetsASessionCookie(t *testing.T) {
 	t.Parallel()
 	s := newSpineServer(t)
-	form := func(token, next string) string {
-		return url.Values{"token": {token}, "next": {next}}.Encode()
+	if _, err := s.srv.Users.Create(context.Background(), auth.NewUser{Username: "rita", Role: auth.Responder, Password: web.SignInPassword}); err != nil {
+		t.Fatal(err)
+	}
+	form := func(username, password, next string) string {
+		return url.Values{"username": {username}, "password": {password}, "next": {next}}.Encode()
 	}
 	post := func(body string) reply {
 		return s.do(request{method: "POST", path: "/login", body: body, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
 	}
-	r := post(form(s.token[auth.Responder], "/incidents/1"))
+	r := post(form("rita", web.SignInPassword, "/incidents/1"))
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/incidents/1" {
 		t.Fatalf("sign in: %d to %q", r.status, r.header.Get("Location"))
 	}
+	// The cookie holds a server-side session id, never the password or an API token.
 	c := r.header.Get("Set-Cookie")
-	if !strings.Contains(c, "nines_session="+s.token[auth.Responder]) || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+	if !strings.Contains(c, "nines_session=ns_") || strings.Contains(c, web.SignInPassword) || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Lax") {
 		t.Errorf("session cookie = %q", c)
 	}
 	// A redirect after sign-in stays on this site.
 	for _, next := range []string{"//evil.example.com/", "https://evil.example.com/", "/\\evil.example.com"} {
-		if r := post(form(s.token[auth.Responder], next)); r.header.Get("Location") != "/" {
+		if r := post(form("rita", web.SignInPassword, next)); r.header.Get("Location") != "/" {
 			t.Errorf("next=%q redirected to %q", next, r.header.Get("Location"))
 		}
 	}
-	r = post(form("nines_wrong", "/"))
-	if r.status != http.StatusUnauthorized || r.header.Get("Set-Cookie") != "" || !strings.Contains(r.body, "unknown, expired or revoked") {
-		t.Errorf("a wrong token: %d, cookie %q", r.status, r.header.Get("Set-Cookie"))
+	r = post(form("rita", "not her password", "/"))
+	if r.status != http.StatusUnauthorized || r.header.Get("Set-Cookie") != "" || !strings.Contains(r.body, "Wrong username or password") {
+		t.Errorf("a wrong password: %d, cookie %q", r.status, r.header.Get("Set-Cookie"))
+	}
+	// An API token is for programs: it signs no browser in.
+	r = post(url.Values{"token": {s.token[auth.Responder]}, "next": {"/"}}.Encode())
+	if r.status != http.StatusUnauthorized || r.header.Get("Set-Cookie") != "" {
+		t.Errorf("signing in with an API token: %d, cookie %q", r.status, r.header.Get("Set-Cookie"))
 	}
 }
 
@@ -111,7 +122,7 @@ func TestAChangeMadeWithTheCookieNeedsTheCSRFToken(t *testing.T) {
 	t.Parallel()
 	s := newSpineServer(t)
 	id := s.trigger("k", "x")
-	cookie := s.token[auth.Responder]
+	cookie := s.browser(auth.Responder).Cookie
 	path := fmt.Sprintf("/api/v1/incidents/%d/acknowledge", id)
 
 	page := s.do(request{method: "GET", path: fmt.Sprintf("/incidents/%d", id), cookie: cookie})
@@ -151,12 +162,7 @@ func TestAChangeMadeWithTheCookieNeedsTheCSRFToken(t *testing.T) {
 
 // otherSessionCSRF signs in as someone else and returns the CSRF token of that session.
 func otherSessionCSRF(t *testing.T, s *spineServer) string {
-	page := s.do(request{method: "GET", path: "/", cookie: s.token[auth.Admin]})
-	m := csrfField.FindStringSubmatch(page.body)
-	if m == nil {
-		t.Fatal("no CSRF token on the admin's page")
-	}
-	return m[1]
+	return s.browser(auth.Admin).CSRF
 }
 
 func TestAssetsAreServedUnderTheirContentHash(t *testing.T) {
@@ -180,10 +186,22 @@ func TestAssetsAreServedUnderTheirContentHash(t *testing.T) {
 func TestSigningOutClearsTheCookie(t *testing.T) {
 	t.Parallel()
 	s := newSpineServer(t)
-	r := s.do(request{method: "POST", path: "/logout", cookie: s.token[auth.Viewer]})
-	c := r.header.Get("Set-Cookie")
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" || !strings.Contains(c, "nines_session=;") || !strings.Contains(c, "Max-Age=0") {
-		t.Errorf("sign out: %d to %q, cookie %q", r.status, r.header.Get("Location"), c)
+	b := s.browser(auth.Viewer)
+	// Another site must not sign people out: without the CSRF token the session lives on.
+	if resp, body := b.PostForm("/logout", nil, false); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "CSRF") {
+		t.Errorf("sign out without the CSRF token: %d %s", resp.StatusCode, body)
+	}
+	if r := s.do(request{method: "GET", path: "/", cookie: b.Cookie}); r.status != http.StatusOK {
+		t.Fatalf("the session ended on a refused sign-out: %d", r.status)
+	}
+	resp, _ := b.PostForm("/logout", nil, true)
+	c := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" || !strings.Contains(c, "nines_session=;") || !strings.Contains(c, "Max-Age=0") {
+		t.Errorf("sign out: %d to %q, cookie %q", resp.StatusCode, resp.Header.Get("Location"), c)
+	}
+	// The session is ended on the server, so a copy of the cookie is worth nothing.
+	if r := s.do(request{method: "GET", path: "/", cookie: b.Cookie}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login?") {
+		t.Errorf("the old cookie after sign-out: %d to %q", r.status, r.header.Get("Location"))
 	}
 }
 
@@ -192,7 +210,7 @@ func TestEveryNodeAcceptsTheCSRFTokenOfAnother(t *testing.T) {
 	a := newSpineServer(t)
 	b := newSpineServerOn(t, a.db)
 	id := a.trigger("k", "x")
-	cookie := a.token[auth.Responder]
+	cookie := a.browser(auth.Responder).Cookie
 	m := csrfField.FindStringSubmatch(a.do(request{method: "GET", path: "/", cookie: cookie}).body)
 	if m == nil {
 		t.Fatal("no CSRF token on the page")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/alert"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
@@ -26,7 +26,6 @@ import (
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
-	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
 
@@ -57,34 +56,30 @@ type env struct {
 	srv               *web.Server
 }
 
+// newEnv runs nines on db as serve wires it.
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	cfg, err := config.Parse("nines.yaml", []byte(responseConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := config.NewLive(cfg)
 	clk := clock.NewFake(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)) // a Friday
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	incs := incident.New(db, clk)
-	incs.SEVFor = cfg.Incidents.SEVFor
-	pipe := alert.NewPipeline(db, incs, clk)
-	go pipe.Run()
-	t.Cleanup(pipe.Close)
-	tokens := auth.NewTokens(db, clk)
-	srv := &web.Server{Config: live, DB: db, Incidents: incs, Alerts: pipe, Tokens: tokens, Log: log, Clock: clk, Version: "test"}
-	srv.Changes = change.New(db, incs, clk)
-	srv.Postmortems = postmortem.New(db, incs, srv.Changes, live, timers.NewRunner(db, clk, log), clk)
-	srv.Postmortems.IndexIncidents()
-	srv.Reports = report.New(incs, pipe, srv.Changes, live)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, clock: clk, srv: srv}
-	e.responder, _, err = tokens.Create(context.Background(), "alice", auth.Responder, 0)
+	hs := httptest.NewUnstartedServer(nil)
+	a, err := app.New(context.Background(), config.NewLive(cfg), db, clk, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		app.Options{BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.viewer, _, err = tokens.Create(context.Background(), "victor", auth.Viewer, 0)
+	hs.Config.Handler = a.Web.Handler()
+	hs.Start()
+	a.Start()
+	t.Cleanup(func() { hs.Close(); a.Stop() })
+	e := &env{t: t, url: hs.URL, clock: clk, srv: a.Web}
+	e.responder, _, err = a.Tokens.Create(context.Background(), "alice", auth.Responder, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.viewer, _, err = a.Tokens.Create(context.Background(), "victor", auth.Viewer, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +125,7 @@ func (e *env) want(status int, method, path, token string, body any, out any) []
 }
 
 func TestIncidentResponseThroughTheAPI(t *testing.T) {
-	storetest.Each(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema},
+	storetest.Each(t, app.Schemas(),
 		func(t *testing.T, db *store.DB) {
 			e := newEnv(t, db)
 
@@ -309,15 +304,9 @@ func TestIncidentResponseThroughTheAPI(t *testing.T) {
 }
 
 func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
-	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
+	db := storetest.SQLite(t, app.Schemas())
 	e := newEnv(t, db)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.PostForm(e.url+"/login", url.Values{"token": {e.responder}, "next": {"/incidents/new"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	browser := web.SignIn(t, e.url, e.srv.Users, "alice", auth.Responder).Client
 	get := func(path string) string {
 		t.Helper()
 		resp, err := browser.Get(e.url + path)
@@ -337,7 +326,7 @@ func TestIncidentPagesNeedTheCSRFTokenToChangeAnything(t *testing.T) {
 		t.Fatal("no CSRF token on the declare page")
 	}
 	form := url.Values{"service": {"checkout"}, "title": {"Checkout is down"}, "sev": {"SEV1"}, "commander": {"alice"}}
-	resp, _ = browser.PostForm(e.url+"/incidents/new", form)
+	resp, _ := browser.PostForm(e.url+"/incidents/new", form)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("declaring without the CSRF token: %d, want 403", resp.StatusCode)
@@ -403,7 +392,7 @@ func (r rota) OnCallFor(ctx context.Context, service string, at time.Time) ([]st
 }
 
 func TestADeclaredIncidentWithoutACommanderGetsTheOnCallPerson(t *testing.T) {
-	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, change.Schema, postmortem.Schema})
+	db := storetest.SQLite(t, app.Schemas())
 	e := newEnv(t, db)
 	e.srv.Commanders = rota{"oscar", "olga"}
 	var inc incident.Incident

@@ -87,6 +87,10 @@ const (
 	Public
 	// Key routes are authenticated by an integration key in the path or body (ingest).
 	Key
+	// Secret routes carry their credential in the URL: a signed link sent in a page, a
+	// calendar feed key, a subscriber's confirmation token. A wrong or missing secret is
+	// refused (401, 403, 404 or 410) and opens nothing.
+	Secret
 )
 
 // Route is one entry of the route table.

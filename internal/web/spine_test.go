@@ -61,6 +61,17 @@ type spineServer struct {
 	incidents *incident.Service
 	// token holds a live API token per role.
 	token map[auth.Role]string
+	// browsers holds a browser signed in per role, made on first use.
+	browsers map[auth.Role]*web.SignedIn
+}
+
+// browser returns a browser signed in with a user of role, named after the role.
+func (s *spineServer) browser(role auth.Role) *web.SignedIn {
+	s.t.Helper()
+	if s.browsers[role] == nil {
+		s.browsers[role] = web.SignIn(s.t, s.url, s.srv.Users, role.String(), role)
+	}
+	return s.browsers[role]
 }
 
 func newSpineServer(t *testing.T) *spineServer {
@@ -89,7 +100,7 @@ func newSpineServerOn(t *testing.T, db *store.DB) *spineServer {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clk, Version: "test"}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	s := &spineServer{t: t, db: db, clock: clk, srv: srv, url: ts.URL, incidents: incs, token: map[auth.Role]string{},
+	s := &spineServer{t: t, db: db, clock: clk, srv: srv, url: ts.URL, incidents: incs, token: map[auth.Role]string{}, browsers: map[auth.Role]*web.SignedIn{},
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	for _, r := range auth.Roles() {
 		secret, _, err := toks.Create(context.Background(), r.String(), r, time.Hour)

@@ -28,9 +28,9 @@ func (s *Server) statuspageRoutes() []Route {
 		{Method: "GET", Pattern: "/status/{page}/badges/{file}", Access: Public, Handle: s.componentBadge, API: true},
 		{Method: "POST", Pattern: "/status/{page}/subscribe", Access: Public, Handle: s.subscribe},
 		{Method: "GET", Pattern: "/status/{page}/confirm", Access: Public, Handle: s.subscriptionLink("confirm")},
-		{Method: "POST", Pattern: "/status/{page}/confirm", Access: Public, Handle: s.confirmSubscription},
+		{Method: "POST", Pattern: "/status/{page}/confirm", Access: Secret, Handle: s.confirmSubscription},
 		{Method: "GET", Pattern: "/status/{page}/unsubscribe", Access: Public, Handle: s.subscriptionLink("unsubscribe")},
-		{Method: "POST", Pattern: "/status/{page}/unsubscribe", Access: Public, Handle: s.unsubscribe},
+		{Method: "POST", Pattern: "/status/{page}/unsubscribe", Access: Secret, Handle: s.unsubscribe},
 
 		// Responders: overrides, maintenance and public updates.
 		{Method: "GET", Pattern: "/api/v1/status-pages", Role: auth.Viewer, Handle: s.listStatusPages, API: true},
@@ -57,7 +57,9 @@ func statusPageError(err error) error {
 	case errors.Is(err, statuspage.ErrNoMail):
 		return errorf(http.StatusNotFound, "%v", err)
 	case errors.Is(err, statuspage.ErrBadLink):
-		return errorf(http.StatusBadRequest, "%v; subscribe again from the status page", err)
+		// The link's signature is its credential, as for the links in pages: a forged or
+		// expired one is refused, not a malformed request.
+		return errorf(http.StatusForbidden, "%v; subscribe again from the status page", err)
 	}
 	return err
 }
