@@ -40,6 +40,8 @@ func commands() map[string]command {
 		// on-call (schedules, escalation, notifications)
 
 		// monitors (probes, heartbeats)
+		"monitors": {"list monitors of a running server and their status", runMonitors},
+		"agent":    {"run probes from another location and report to a server", runAgent},
 
 		// SLOs
 

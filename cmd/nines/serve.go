@@ -17,6 +17,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/timers"
 	"github.com/nines-dev/nines/internal/web"
 )
@@ -65,6 +66,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// on-call (schedules, escalation, notifications)
 
 	// monitors (probes, heartbeats)
+	monitors := probe.New(db, clk, log, live, pipeline, runner, probe.Options{})
+	srv.Monitors = monitors
+	// Monitors stop with the signal, before the pipeline they submit to is drained.
+	monitorsCtx, stopMonitors := context.WithCancel(ctx)
+	monitorsDone := make(chan struct{})
+	go func() {
+		defer close(monitorsDone)
+		if err := monitors.Run(monitorsCtx); err != nil {
+			log.Error("monitors stopped", "err", err)
+		}
+	}()
+	defer func() { stopMonitors(); <-monitorsDone }()
 
 	// SLOs
 

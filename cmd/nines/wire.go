@@ -11,6 +11,7 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -27,6 +28,7 @@ func schemas() []store.Schema {
 		// on-call (schedules, escalation, notifications)
 
 		// monitors (probes, heartbeats)
+		probe.Schema,
 
 		// SLOs
 

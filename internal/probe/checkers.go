@@ -57,6 +57,7 @@ type httpChecker struct {
 	headers map[string]string
 	body    string
 	expect  config.Expect
+	ua      string
 }
 
 func newHTTPChecker(m *config.Monitor, opt Options) *httpChecker {
@@ -79,7 +80,11 @@ func newHTTPChecker(m *config.Monitor, opt Options) *httpChecker {
 		}
 		return nil
 	}}
-	return &httpChecker{client: c, method: m.Method, url: m.URL, headers: m.Headers, body: m.Body, expect: m.Expect}
+	ua := opt.UserAgent
+	if ua == "" {
+		ua = "nines-monitor"
+	}
+	return &httpChecker{client: c, method: m.Method, url: m.URL, headers: m.Headers, body: m.Body, expect: m.Expect, ua: ua}
 }
 
 func (h *httpChecker) Check(ctx context.Context) Outcome {
@@ -92,7 +97,7 @@ func (h *httpChecker) Check(ctx context.Context) Outcome {
 	if err != nil {
 		return fail(CauseConnect, 0, "building request: %v", err)
 	}
-	req.Header.Set("User-Agent", "nines-monitor")
+	req.Header.Set("User-Agent", h.ua)
 	for k, v := range h.headers {
 		req.Header.Set(k, v)
 		if strings.EqualFold(k, "host") {

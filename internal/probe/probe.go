@@ -53,6 +53,9 @@ type Checker interface {
 type Options struct {
 	// RootCAs replaces the system roots (tests trust their own short-lived certificates).
 	RootCAs *x509.CertPool
+	// UserAgent is sent by HTTP checks (default "nines-monitor"); agents add their location so
+	// a target's owner can tell probes apart.
+	UserAgent string
 }
 
 // NewChecker builds the checker of a probe monitor.

@@ -24,6 +24,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	// on-call (schedules, escalation, notifications)
 
 	// monitors (probes, heartbeats)
+	Monitors *probe.Monitors
 
 	// SLOs
 
