@@ -20,7 +20,7 @@ func TestSketchQuantilesAreWithinTwoPercent(t *testing.T) {
 	var a, b Sketch
 	var all []float64
 	for i := 0; i < 20000; i++ {
-		d := time.Duration(math.Exp(r.NormFloat64()*0.8+math.Log(20e6))) // log-normal around 20ms
+		d := time.Duration(math.Exp(r.NormFloat64()*0.8 + math.Log(20e6))) // log-normal around 20ms
 		all = append(all, float64(d))
 		if i%2 == 0 {
 			a.Add(d)
