@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -101,9 +100,10 @@ func (m *Monitors) Run(ctx context.Context) error {
 		}
 	})
 	m.sched.Set(m.jobs(cfg))
-	m.live.Subscribe(func(_, c *config.Config) {
+	m.live.Subscribe(func(old, c *config.Config) {
 		m.applySettings(c)
 		m.sched.Set(m.jobs(c))
+		m.retire(ctx, old, c)
 	})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -400,4 +400,45 @@ func (m *Monitors) Assignments(location string) []config.Monitor {
 	return out
 }
 
-var _ = sql.ErrNoRows
+// retire resolves the open alerts of monitors a reload removed or paused: nothing would
+// ever resolve them otherwise. A removed monitor's state is forgotten.
+func (m *Monitors) retire(ctx context.Context, old, cur *config.Config) {
+	m.mu.Lock()
+	var gone []*state
+	for id, st := range m.states {
+		if mon := cur.Monitor(id); mon == nil || mon.Paused {
+			gone = append(gone, st)
+		}
+	}
+	m.mu.Unlock()
+	for _, st := range gone {
+		st.mu.Lock()
+		mon := cur.Monitor(st.ID)
+		removed := mon == nil
+		if removed {
+			mon = old.Monitor(st.ID)
+		}
+		if st.alerted && mon != nil {
+			if err := m.submit(ctx, old, mon, alert.Resolve, "", "", st); err != nil {
+				m.log.Error("resolve the alert of a retired monitor", "monitor", st.ID, "err", err)
+				st.mu.Unlock()
+				continue
+			}
+			st.alerted = false
+		}
+		var err error
+		if removed {
+			m.mu.Lock()
+			delete(m.states, st.ID)
+			m.mu.Unlock()
+			_, err = m.db.Exec(ctx, `DELETE FROM monitor_states WHERE monitor_id = ?`, st.ID)
+		} else {
+			st.Status, st.Since = StatusPaused, m.clock.Now().Truncate(time.Millisecond)
+			err = m.saveState(ctx, st)
+		}
+		if err != nil {
+			m.log.Error("retire monitor state", "monitor", st.ID, "err", err)
+		}
+		st.mu.Unlock()
+	}
+}

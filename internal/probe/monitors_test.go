@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
@@ -119,5 +120,34 @@ maintenance:
 	h.step(20*time.Second, 1) // the window has ended and it is still down: now it pages
 	if n := len(h.incidentsOf("web")); n != 1 {
 		t.Fatalf("%d incidents after the window, want 1", n)
+	}
+}
+
+func TestRemovingOrPausingADownMonitorResolvesItsIncident(t *testing.T) {
+	for _, change := range []string{"removed", "paused"} {
+		t.Run("a monitor "+change+" by a reload", func(t *testing.T) {
+			tg := newTarget(t)
+			tg.status.Store(500)
+			base := fmt.Sprintf("services: [{id: web}]\nmonitors:\n  - {id: keep, service: web, type: tcp, address: '%s'}\n", tg.srv.Listener.Addr())
+			h := newHarness(t, storetest.SQLite(t, testSchemas), base+fmt.Sprintf("  - {id: api, service: web, type: http, url: %s, interval: 10s}\n", tg.srv.URL), t0)
+			h.step(10*time.Second, 1)
+			storetest.Eventually(t, 5*time.Second, "the incident", func() bool { return len(h.incidentsOf("web")) == 1 })
+			next := base
+			if change == "paused" {
+				next += fmt.Sprintf("  - {id: api, service: web, type: http, url: %s, interval: 10s, paused: true}\n", tg.srv.URL)
+			}
+			cfg, err := config.Parse("nines.yaml", []byte(next))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.live.Swap(cfg)
+			if inc := h.incidentsOf("web")[0]; inc.State != incident.Resolved {
+				t.Fatalf("incident %s after the monitor was %s, want resolved", inc.State, change)
+			}
+			want := map[string]string{"removed": "", "paused": StatusPaused}[change]
+			if got := h.status("api"); got != want {
+				t.Fatalf("status %q, want %q", got, want)
+			}
+		})
 	}
 }
