@@ -1,11 +1,14 @@
 package probe
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -216,7 +219,8 @@ func (p *page) totals() (total, failed uint64, sk Sketch) {
 }
 
 // encodeSlots writes the number of slots, then each slot's total and, when it has checks, its
-// failures and sketch.
+// failures and sketch, all deflated: neighbouring minutes look alike, and compression more than
+// halves the rollups, which are most of the database.
 func (p *page) encodeSlots() []byte {
 	b := binary.AppendUvarint(nil, uint64(len(p.slots)))
 	for i := range p.slots {
@@ -227,10 +231,42 @@ func (p *page) encodeSlots() []byte {
 			b = s.sk.AppendBinary(b)
 		}
 	}
-	return b
+	return deflate(b)
 }
 
-func decodeSlots(b []byte) ([]slot, error) {
+var flaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+func deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	w := flaters.Get().(*flate.Writer)
+	w.Reset(&buf)
+	w.Write(b)
+	w.Close()
+	flaters.Put(w)
+	return buf.Bytes()
+}
+
+// maxSlotsBytes bounds an inflated page: 60 slots of at most a few hundred bins each.
+const maxSlotsBytes = 1 << 20
+
+func inflate(b []byte) ([]byte, error) {
+	r := flate.NewReader(bytes.NewReader(b))
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, maxSlotsBytes+1))
+	if err != nil || len(out) > maxSlotsBytes {
+		return nil, errSketch
+	}
+	return out, nil
+}
+
+func decodeSlots(z []byte) ([]slot, error) {
+	b, err := inflate(z)
+	if err != nil {
+		return nil, err
+	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > 60 {
 		return nil, errSketch
