@@ -99,8 +99,8 @@ func printJSON(w io.Writer, v any) error {
 
 func printMonitor(w io.Writer, m map[string]any) error {
 	fmt.Fprintf(w, "%v (%v monitor of %v): %v\n", m["id"], m["type"], m["service_id"], m["status"])
-	if msg, _ := m["message"].(string); msg != "" {
-		fmt.Fprintf(w, "  %v: %s\n", m["cause"], msg)
+	if msg := str(m["message"]); msg != "" {
+		fmt.Fprintf(w, "  %s: %s\n", str(m["cause"]), msg)
 	}
 	if r, ok := m["range"].(map[string]any); ok {
 		fmt.Fprintf(w, "  %v to %v: %v checks, %v failed, uptime %.3f%%, latency p50 %.1fms p95 %.1fms p99 %.1fms\n",
@@ -114,7 +114,7 @@ func printMonitor(w io.Writer, m map[string]any) error {
 		sort.Strings(names)
 		for _, n := range names {
 			l, _ := locs[n].(map[string]any)
-			fmt.Fprintf(w, "  location %s: %v %v\n", n, l["status"], strings.TrimSpace(fmt.Sprint(l["cause"], " ", l["message"])))
+			fmt.Fprintf(w, "  location %s: %s %s\n", n, str(l["status"]), strings.TrimSpace(str(l["cause"])+" "+str(l["message"])))
 		}
 	}
 	if fails, ok := m["recent_failures"].([]any); ok && len(fails) > 0 {
@@ -125,6 +125,11 @@ func printMonitor(w io.Writer, m map[string]any) error {
 		}
 	}
 	return nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 func num(v any) float64 {

@@ -172,4 +172,19 @@ monitors:
 		t.Fatalf("us-east's own view was lost: %+v", m.Locations)
 	}
 	storetest.Eventually(t, 5*time.Second, "the incident to resolve", func() bool { return openIncidents() == 0 })
+
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), []string{"monitors", "--server", base, "--token", token}, &out, &errs); code != 0 {
+		t.Fatalf("nines monitors: %s", errs.String())
+	}
+	if !strings.Contains(out.String(), "shop-api") || !strings.Contains(out.String(), " up ") {
+		t.Fatalf("nines monitors printed:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"monitors", "--server", base, "--token", token, "shop-api"}, &out, &errs); code != 0 {
+		t.Fatalf("nines monitors shop-api: %s", errs.String())
+	}
+	if !strings.Contains(out.String(), "location us-east: down status HTTP 500") {
+		t.Fatalf("nines monitors shop-api printed:\n%s", out.String())
+	}
 }
