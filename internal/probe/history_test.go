@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -161,4 +162,33 @@ func FuzzDecodeSlots(f *testing.F) {
 			s.sk.Quantile(0.99)
 		}
 	})
+}
+
+func TestSketchMergeAddsEveryBin(t *testing.T) {
+	cases := []struct {
+		name string
+		a, b []time.Duration
+	}{
+		{"disjoint bins interleave", []time.Duration{time.Millisecond, 100 * time.Millisecond}, []time.Duration{10 * time.Millisecond, time.Second}},
+		{"shared bins add up", []time.Duration{time.Millisecond, time.Millisecond}, []time.Duration{time.Millisecond, 2 * time.Millisecond}},
+		{"merging into an empty sketch copies", nil, []time.Duration{time.Millisecond, 3 * time.Millisecond}},
+		{"merging an empty sketch changes nothing", []time.Duration{time.Millisecond}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var a, b, want Sketch
+			for _, d := range tc.a {
+				a.Add(d)
+				want.Add(d)
+			}
+			for _, d := range tc.b {
+				b.Add(d)
+				want.Add(d)
+			}
+			a.Merge(&b)
+			if fmt.Sprint(a.bins) != fmt.Sprint(want.bins) || a.n != want.n {
+				t.Fatalf("merged %v (%d), want %v (%d)", a.bins, a.n, want.bins, want.n)
+			}
+		})
+	}
 }

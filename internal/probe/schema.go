@@ -8,7 +8,8 @@ import "github.com/nines-dev/nines/internal/store"
 // monitor per hour (res 60: sixty one-minute slots) and, after the minute retention, one row per
 // monitor per day (res 3600: twenty-four one-hour slots); each row also carries its totals and a
 // merged latency sketch, so long ranges read one row per hour or day. Its size is monitors x
-// retention, never the install's age.
+// retention, never the install's age. The (res, start) index serves reads across every monitor
+// (the list's last 24 hours) and compaction.
 var Schema = store.Schema{Component: "probe", Migrations: []string{`
 CREATE TABLE probe_results (
 	id {{id}},
@@ -32,6 +33,7 @@ CREATE TABLE probe_rollups (
 	slots {{blob}} NOT NULL,
 	PRIMARY KEY (monitor_id, res, start)
 );
+CREATE INDEX probe_rollups_time ON probe_rollups (res, start);
 CREATE TABLE monitor_states (
 	monitor_id TEXT PRIMARY KEY,
 	status TEXT NOT NULL,

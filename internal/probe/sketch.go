@@ -69,23 +69,38 @@ func (s *Sketch) Merge(o *Sketch) {
 		s.n = o.n
 		return
 	}
-	out := make([]bin, 0, len(s.bins)+len(o.bins))
-	i, j := 0, 0
-	for i < len(s.bins) || j < len(o.bins) {
+	// Merge in place from the back, so summing many sketches into one allocates only when the
+	// union grows.
+	union := len(s.bins)
+	for i, j := 0, 0; j < len(o.bins); {
 		switch {
-		case j == len(o.bins) || i < len(s.bins) && s.bins[i].idx < o.bins[j].idx:
-			out = append(out, s.bins[i])
-			i++
 		case i == len(s.bins) || o.bins[j].idx < s.bins[i].idx:
-			out = append(out, o.bins[j])
+			union++
 			j++
+		case s.bins[i].idx < o.bins[j].idx:
+			i++
 		default:
-			out = append(out, bin{idx: s.bins[i].idx, n: s.bins[i].n + o.bins[j].n})
 			i++
 			j++
 		}
 	}
-	s.bins, s.n = out, s.n+o.n
+	i, j := len(s.bins)-1, len(o.bins)-1
+	s.bins = append(s.bins, make([]bin, union-len(s.bins))...)
+	for k := union - 1; j >= 0; k-- {
+		switch {
+		case i < 0 || o.bins[j].idx > s.bins[i].idx:
+			s.bins[k] = o.bins[j]
+			j--
+		case s.bins[i].idx > o.bins[j].idx:
+			s.bins[k] = s.bins[i]
+			i--
+		default:
+			s.bins[k] = bin{idx: s.bins[i].idx, n: s.bins[i].n + o.bins[j].n}
+			i--
+			j--
+		}
+	}
+	s.n += o.n
 }
 
 // Count is how many latencies the sketch holds.
