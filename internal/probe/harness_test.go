@@ -72,8 +72,6 @@ func (h *harness) step(d time.Duration, n uint64) {
 		h.mon.sched.poke()
 		return false
 	})
-	// Results are reported right after the count moves.
-	time.Sleep(20 * time.Millisecond)
 }
 
 func (h *harness) incidentsOf(service string) []incident.Incident {

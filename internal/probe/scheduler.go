@@ -210,9 +210,6 @@ func (s *Scheduler) runOne(ctx context.Context, e *entry, dueAt time.Time) {
 	s.mu.Lock()
 	e.running = false
 	s.stats.Lateness.Add(late)
-	if ctx.Err() == nil {
-		s.stats.Done++
-	}
 	removed := e.removed
 	s.mu.Unlock()
 	if ctx.Err() != nil || removed {
@@ -220,4 +217,8 @@ func (s *Scheduler) runOne(ctx context.Context, e *entry, dueAt time.Time) {
 	}
 	s.report(Result{MonitorID: e.job.ID, Location: s.loc, At: start.Truncate(time.Millisecond), OK: out.OK,
 		Latency: out.Latency, Cause: out.Cause, Message: out.Message})
+	// Done counts checks whose result has been handed on, alerts included.
+	s.mu.Lock()
+	s.stats.Done++
+	s.mu.Unlock()
 }
