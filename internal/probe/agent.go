@@ -103,7 +103,7 @@ func (a *Agent) jobs(mons []config.Monitor) []Job {
 	return out
 }
 
-func (a *Agent) enqueue(r Result) {
+func (a *Agent) enqueue(_ context.Context, r Result) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.buf) >= maxBuffered {

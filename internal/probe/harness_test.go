@@ -56,7 +56,13 @@ func newHarness(t *testing.T, db *store.DB, yaml string, start time.Time) *harne
 	}()
 	h.cancel = func() { cancel(); pipeline.Close(); wg.Wait() }
 	t.Cleanup(h.cancel)
-	storetest.Eventually(t, 5*time.Second, "the scheduler to start", func() bool { return h.mon.sched != nil })
+	probes := 0
+	for _, m := range cfg.Monitors {
+		if m.Type != config.MonitorHeartbeat && !m.Paused {
+			probes++
+		}
+	}
+	storetest.Eventually(t, 5*time.Second, "the scheduler to take the monitors", func() bool { return h.mon.sched.Jobs() == probes })
 	return h
 }
 

@@ -84,21 +84,21 @@ func New(db *store.DB, c clock.Clock, log *slog.Logger, live *config.Live, alert
 	m := &Monitors{db: db, clock: c, log: log, live: live, alerts: alerts, timers: runner, opt: opt,
 		History: NewHistory(db, c, log), states: map[string]*state{}}
 	runner.Handle(timerLate, m.late)
+	cfg := live.Get()
+	m.sched = NewScheduler(c, cfg.Probes.Workers, cfg.Probes.Location, m.reportLocal)
 	return m
 }
 
 // Run loads the stored states, runs the local probes and the history until ctx is done.
 func (m *Monitors) Run(ctx context.Context) error {
 	if err := m.load(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 	cfg := m.live.Get()
 	m.applySettings(cfg)
-	m.sched = NewScheduler(m.clock, cfg.Probes.Workers, cfg.Probes.Location, func(r Result) {
-		if err := m.Report(ctx, r); err != nil && ctx.Err() == nil {
-			m.log.Error("record probe result", "monitor", r.MonitorID, "err", err)
-		}
-	})
 	m.sched.Set(m.jobs(cfg))
 	m.live.Subscribe(func(old, c *config.Config) {
 		m.applySettings(c)
@@ -114,11 +114,12 @@ func (m *Monitors) Run(ctx context.Context) error {
 }
 
 // SchedulerStats reports what the local scheduler did.
-func (m *Monitors) SchedulerStats() SchedulerStats {
-	if m.sched == nil {
-		return SchedulerStats{}
+func (m *Monitors) SchedulerStats() SchedulerStats { return m.sched.Stats() }
+
+func (m *Monitors) reportLocal(ctx context.Context, r Result) {
+	if err := m.Report(ctx, r); err != nil && ctx.Err() == nil {
+		m.log.Error("record probe result", "monitor", r.MonitorID, "err", err)
 	}
-	return m.sched.Stats()
 }
 
 func (m *Monitors) applySettings(c *config.Config) {
@@ -264,8 +265,11 @@ func (m *Monitors) Report(ctx context.Context, r Result) error {
 		st.alerted = action == alert.Trigger
 	}
 	if changed {
+		// The view is read under m.mu (View); transitions hold both locks.
+		m.mu.Lock()
 		st.Status, st.Since = next, r.At
 		st.Cause, st.Message = cause, msg
+		m.mu.Unlock()
 	}
 	return m.saveState(ctx, st)
 }
@@ -433,7 +437,9 @@ func (m *Monitors) retire(ctx context.Context, old, cur *config.Config) {
 			m.mu.Unlock()
 			_, err = m.db.Exec(ctx, `DELETE FROM monitor_states WHERE monitor_id = ?`, st.ID)
 		} else {
+			m.mu.Lock()
 			st.Status, st.Since = StatusPaused, m.clock.Now().Truncate(time.Millisecond)
+			m.mu.Unlock()
 			err = m.saveState(ctx, st)
 		}
 		if err != nil {

@@ -26,7 +26,7 @@ type Job struct {
 type Scheduler struct {
 	clock   clock.Clock
 	workers chan struct{}
-	report  func(Result)
+	report  func(context.Context, Result)
 	loc     string
 
 	mu    sync.Mutex
@@ -69,7 +69,7 @@ func (e *entries) Pop() any {
 
 // NewScheduler returns a scheduler running at most workers checks at once and handing each
 // result, tagged with location, to report.
-func NewScheduler(c clock.Clock, workers int, location string, report func(Result)) *Scheduler {
+func NewScheduler(c clock.Clock, workers int, location string, report func(context.Context, Result)) *Scheduler {
 	return &Scheduler{clock: c, workers: make(chan struct{}, workers), report: report, loc: location,
 		byID: map[string]*entry{}, wake: make(chan struct{}, 1)}
 }
@@ -127,6 +127,13 @@ func (s *Scheduler) poke() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Jobs is the number of jobs scheduled.
+func (s *Scheduler) Jobs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
 }
 
 // Stats returns a copy of the counters.
@@ -215,7 +222,7 @@ func (s *Scheduler) runOne(ctx context.Context, e *entry, dueAt time.Time) {
 	if ctx.Err() != nil || removed {
 		return // shutting down, or the monitor is gone: the outcome means nothing
 	}
-	s.report(Result{MonitorID: e.job.ID, Location: s.loc, At: start.Truncate(time.Millisecond), OK: out.OK,
+	s.report(ctx, Result{MonitorID: e.job.ID, Location: s.loc, At: start.Truncate(time.Millisecond), OK: out.OK,
 		Latency: out.Latency, Cause: out.Cause, Message: out.Message})
 	// Done counts checks whose result has been handed on, alerts included.
 	s.mu.Lock()
