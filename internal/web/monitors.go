@@ -413,7 +413,14 @@ func latencyChart(points []probe.LatencyPoint) template.HTML {
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, pad, h-pad, w-pad, h-pad)
 	fmt.Fprintf(&b, `<polyline class="p95" points="%s"/>`, line(func(p probe.LatencyPoint) time.Duration { return p.P95 }))
 	fmt.Fprintf(&b, `<polyline class="p50" points="%s"/>`, line(func(p probe.LatencyPoint) time.Duration { return p.P50 }))
+	// A dot per hour, so a single hour still shows and each has its figures on hover.
+	for i, p := range points {
+		fmt.Fprintf(&b, `<circle class="p95" cx="%.1f" cy="%.1f" r="3"><title>%s: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d checks</title></circle>`,
+			x(i), y(p.P95), p.At.Format("2006-01-02 15:04Z"), ms(p.P50), ms(p.P95), ms(p.P99), p.Checks)
+	}
 	fmt.Fprintf(&b, `<text x="%d" y="14">%.1f ms</text>`, pad+2, ms(max))
+	fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`, pad+2, h-pad-4, points[0].At.Format("Jan 2 15:04Z"))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, w-pad-2, h-pad-4, points[len(points)-1].At.Format("Jan 2 15:04Z"))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
