@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"io"
 	"log"
 	"math/big"
@@ -292,4 +293,17 @@ func TestDNSChecksAskARealServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzJSONPath(f *testing.F) {
+	f.Add(`{"status":"UP","checks":[{"state":"ok"}]}`, "$.checks[0].state")
+	f.Add(`[1,2,3]`, "$[2]")
+	f.Add(`{"a":{"b":null}}`, "$.a.b")
+	f.Fuzz(func(t *testing.T, doc, path string) {
+		var v any
+		if json.Unmarshal([]byte(doc), &v) != nil {
+			return
+		}
+		jsonPath(v, path) // must not panic, whatever the body and path
+	})
 }
