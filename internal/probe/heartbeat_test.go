@@ -136,3 +136,23 @@ func FuzzParsePingPath(f *testing.F) {
 		}
 	})
 }
+
+func TestHeartbeatsAgreeAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, testSchemas, func(t *testing.T, db *store.DB) {
+		// Two nodes on one database, as behind a load balancer: the failure reaches one, the
+		// recovery the other.
+		a := newHarness(t, db, heartbeatConfig, t0)
+		b := newHarness(t, db, heartbeatConfig, t0)
+		if err := a.mon.Ping(ctx, backupUUID, Ping{Kind: PingFail, ExitCode: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.mon.Ping(ctx, backupUUID, Ping{Kind: PingSuccess, ExitCode: -1}); err != nil {
+			t.Fatal(err)
+		}
+		incs := a.incidentsOf("backups")
+		if len(incs) != 1 || incs[0].State != incident.Resolved {
+			t.Fatalf("incidents %+v, want the one opened on node a resolved by the ping to node b", incs)
+		}
+	})
+}

@@ -2,6 +2,8 @@ package probe
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -155,6 +157,34 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// refresh replaces a state with its stored row, if there is one.
+func (m *Monitors) refresh(ctx context.Context, st *state) error {
+	var status, cause, msg, locs string
+	var since, last int64
+	var alerted int
+	err := m.db.QueryRow(ctx, `SELECT status, since, alerted, cause, message, last_checked_at, locations FROM monitor_states WHERE monitor_id = ?`,
+		st.ID).Scan(&status, &since, &alerted, &cause, &msg, &last, &locs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var views map[string]*LocationView
+	json.Unmarshal([]byte(locs), &views)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st.Status, st.Since, st.alerted, st.Cause, st.Message = status, time.UnixMilli(since).UTC(), alerted == 1, Cause(cause), msg
+	if last > 0 {
+		t := time.UnixMilli(last).UTC()
+		st.LastCheckedAt = &t
+	}
+	if views != nil {
+		st.Locations = views
+	}
+	return nil
+}
+
 func (m *Monitors) load(ctx context.Context) error {
 	rows, err := m.db.Query(ctx, `SELECT monitor_id, status, since, alerted, cause, message, last_checked_at, locations FROM monitor_states`)
 	if err != nil {
@@ -210,6 +240,13 @@ func (m *Monitors) Report(ctx context.Context, r Result) error {
 	st := m.stateOf(mon.ID)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if mon.Type == config.MonitorHeartbeat {
+		// Pings and deadlines reach whichever node the load balancer or the timer runner
+		// picks: start from the stored state, not this node's memory. Pings are rare enough.
+		if err := m.refresh(ctx, st); err != nil {
+			return err
+		}
+	}
 
 	m.mu.Lock()
 	if st.Locations == nil {
