@@ -39,6 +39,10 @@ type History struct {
 	mu      sync.Mutex
 	pending []Result
 	pages   map[pageKey]*page
+
+	summaryMu  sync.Mutex // serializes Summaries, so concurrent lists share one read
+	summaryKey [2]int64
+	summaries  map[string]*Summary
 }
 
 type pageKey struct {
@@ -493,9 +497,29 @@ func (h *History) Range(ctx context.Context, monitorID string, from, to time.Tim
 
 // Summaries sums every monitor's whole hours in [from, to), for lists of many monitors: it
 // reads one row per monitor per hour and never decodes slots.
+//
+// Pages are written once a minute, so an answer is reused for calls within the same minute:
+// a list of 10,000 monitors reads 240,000 rows for its last 24 hours. The map is shared; do
+// not change it.
 func (h *History) Summaries(ctx context.Context, from, to time.Time) (map[string]*Summary, error) {
 	f := from.UnixMilli()
 	f -= mod(f, 3600*1000)
+	t := to.UnixMilli()
+	t -= mod(t, 60*1000)
+	h.summaryMu.Lock()
+	defer h.summaryMu.Unlock()
+	if h.summaryKey == [2]int64{f, t} {
+		return h.summaries, nil
+	}
+	out, err := h.summarize(ctx, f, to)
+	if err == nil {
+		h.summaryKey, h.summaries = [2]int64{f, t}, out
+	}
+	return out, err
+}
+
+func (h *History) summarize(ctx context.Context, f int64, to time.Time) (map[string]*Summary, error) {
+	from := time.UnixMilli(f)
 	rows, err := h.db.Query(ctx, `SELECT monitor_id, total, failed, sketch FROM probe_rollups WHERE res = ? AND start >= ? AND start < ?`,
 		resMinute, f, to.UnixMilli())
 	if err != nil {
