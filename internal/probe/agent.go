@@ -63,7 +63,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	sched := NewScheduler(clock.Real{}, a.Workers, a.Location, a.enqueue)
-	sched.Set(a.jobs(mons))
+	sched.Set(jobsFor(mons, a.Options, a.Log))
 	a.Log.Info("agent probing", "location", a.Location, "monitors", len(mons), "server", a.Server)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -85,22 +85,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		sched.Set(a.jobs(mons))
+		sched.Set(jobsFor(mons, a.Options, a.Log))
 	}
-}
-
-func (a *Agent) jobs(mons []config.Monitor) []Job {
-	var out []Job
-	for i := range mons {
-		m := &mons[i]
-		ch, err := NewChecker(m, a.Options)
-		if err != nil {
-			a.Log.Warn("monitor not probed", "monitor", m.ID, "err", err)
-			continue
-		}
-		out = append(out, Job{ID: m.ID, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Checker: ch})
-	}
-	return out
 }
 
 func (a *Agent) enqueue(_ context.Context, r Result) {

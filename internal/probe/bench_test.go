@@ -60,6 +60,20 @@ func startBenchTarget(b *testing.B) string {
 	return addr
 }
 
+// benchDB opens a migrated SQLite database of its own, as nines serve would.
+func benchDB(b *testing.B) (*store.DB, string) {
+	dir := b.TempDir()
+	db, err := store.Open(context.Background(), store.Options{DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background(), testSchemas); err != nil {
+		b.Fatal(err)
+	}
+	return db, dir
+}
+
 func cpuAndRSS() (cpu time.Duration, maxRSS int64) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -104,16 +118,8 @@ func BenchmarkTenThousandMonitors(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, testSchemas); err != nil {
-		b.Fatal(err)
-	}
+	db, dir := benchDB(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.Real{}
 	incidents := incident.New(db, clk)
@@ -194,15 +200,7 @@ func BenchmarkNinetyDaysOfHistory(b *testing.B) {
 		fmt.Sscan(v, &monitors)
 	}
 	ctx := context.Background()
-	dir := b.TempDir()
-	db, err := store.Open(ctx, store.Options{DataDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, testSchemas); err != nil {
-		b.Fatal(err)
-	}
+	db, dir := benchDB(b)
 	rng := rand.New(rand.NewPCG(7, 9))
 	// Latency of a healthy local endpoint: around 1ms with a tail; one check in 500 fails.
 	latency := func() time.Duration {

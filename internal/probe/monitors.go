@@ -132,15 +132,28 @@ func (m *Monitors) applySettings(c *config.Config) {
 
 // jobs are the probe monitors this node runs itself.
 func (m *Monitors) jobs(c *config.Config) []Job {
-	var out []Job
-	for i := range c.Monitors {
-		mon := &c.Monitors[i]
-		if mon.Type == config.MonitorHeartbeat || mon.Paused || !contains(mon.Locations, c.Probes.Location) {
-			continue
+	return jobsFor(assigned(c.Monitors, c.Probes.Location), m.opt, m.log)
+}
+
+// assigned lists the probe monitors a location runs.
+func assigned(mons []config.Monitor, location string) []config.Monitor {
+	out := []config.Monitor{}
+	for _, mon := range mons {
+		if mon.Type != config.MonitorHeartbeat && !mon.Paused && contains(mon.Locations, location) {
+			out = append(out, mon)
 		}
-		ch, err := NewChecker(mon, m.opt)
+	}
+	return out
+}
+
+// jobsFor makes the scheduler's jobs, on the server and on agents alike.
+func jobsFor(mons []config.Monitor, opt Options, log *slog.Logger) []Job {
+	var out []Job
+	for i := range mons {
+		mon := &mons[i]
+		ch, err := NewChecker(mon, opt)
 		if err != nil {
-			m.log.Error("monitor not probed", "monitor", mon.ID, "err", err)
+			log.Error("monitor not probed", "monitor", mon.ID, "err", err)
 			continue
 		}
 		out = append(out, Job{ID: mon.ID, Interval: mon.Interval.D(), Timeout: mon.Timeout.D(), Checker: ch})
@@ -431,14 +444,7 @@ func pendingOrPaused(mon *config.Monitor) string {
 
 // Assignments lists the probe monitors a location runs, for agents.
 func (m *Monitors) Assignments(location string) []config.Monitor {
-	c := m.live.Get()
-	out := []config.Monitor{}
-	for _, mon := range c.Monitors {
-		if mon.Type != config.MonitorHeartbeat && !mon.Paused && contains(mon.Locations, location) {
-			out = append(out, mon)
-		}
-	}
-	return out
+	return assigned(m.live.Get().Monitors, location)
 }
 
 // retire resolves the open alerts of monitors a reload removed or paused: nothing would

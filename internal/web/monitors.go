@@ -106,10 +106,15 @@ func (s *Server) monitorView(mon *config.Monitor, sum *probe.Summary) monitorJSO
 	return out
 }
 
+// summaries24h are every monitor's figures over the last 24 hours.
+func (s *Server) summaries24h(r *http.Request) (map[string]*probe.Summary, error) {
+	now := s.Clock.Now()
+	return s.Monitors.History.Summaries(r.Context(), now.Add(-24*time.Hour), now)
+}
+
 func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request) error {
 	cfg := s.Config.Get()
-	now := s.Clock.Now()
-	sums, err := s.Monitors.History.Summaries(r.Context(), now.Add(-24*time.Hour), now)
+	sums, err := s.summaries24h(r)
 	if err != nil {
 		return err
 	}
@@ -288,8 +293,7 @@ type monitorRow struct {
 
 func (s *Server) monitorsPage(w http.ResponseWriter, r *http.Request) error {
 	cfg := s.Config.Get()
-	now := s.Clock.Now()
-	sums, err := s.Monitors.History.Summaries(r.Context(), now.Add(-24*time.Hour), now)
+	sums, err := s.summaries24h(r)
 	if err != nil {
 		return err
 	}
