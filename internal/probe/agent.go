@@ -105,41 +105,50 @@ func (a *Agent) sendLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Hand in what the last second measured, briefly, before stopping.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			a.flush(fctx)
+			cancel()
 			return
 		case <-t.C:
 		}
-		a.mu.Lock()
-		batch := a.buf
-		if len(batch) > 5000 {
-			batch = batch[:5000]
-		}
-		dropped := a.dropped
-		a.dropped = 0
-		a.mu.Unlock()
-		if dropped > 0 {
-			a.Log.Warn("results dropped while the server was away", "count", dropped)
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		err := a.post(ctx, batch)
-		var rej *rejectedError
-		if errors.As(err, &rej) {
-			// The server will never take this batch (a monitor removed meanwhile): retrying
-			// would block every later result behind it.
-			a.Log.Warn("server rejected results; dropping them", "results", len(batch), "err", err)
-			err = nil
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				a.Log.Warn("could not report results; will retry", "results", len(batch), "err", err)
-			}
-			continue
-		}
-		a.mu.Lock()
-		a.buf = a.buf[len(batch):]
-		a.mu.Unlock()
+		a.flush(ctx)
 	}
+}
+
+// flush posts up to one batch of buffered results.
+func (a *Agent) flush(ctx context.Context) {
+	a.mu.Lock()
+	batch := a.buf
+	if len(batch) > 5000 {
+		batch = batch[:5000]
+	}
+	dropped := a.dropped
+	a.dropped = 0
+	a.mu.Unlock()
+	if dropped > 0 {
+		a.Log.Warn("results dropped while the server was away", "count", dropped)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	err := a.post(ctx, batch)
+	var rej *rejectedError
+	if errors.As(err, &rej) {
+		// The server will never take this batch (a monitor removed meanwhile): retrying
+		// would block every later result behind it.
+		a.Log.Warn("server rejected results; dropping them", "results", len(batch), "err", err)
+		err = nil
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			a.Log.Warn("could not report results; will retry", "results", len(batch), "err", err)
+		}
+		return
+	}
+	a.mu.Lock()
+	a.buf = a.buf[len(batch):]
+	a.mu.Unlock()
 }
 
 func (a *Agent) url(path string) string { return strings.TrimRight(a.Server, "/") + path }

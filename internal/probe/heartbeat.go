@@ -162,8 +162,10 @@ type HeartbeatPing struct {
 	Kind     string        `json:"kind"`
 	ExitCode int           `json:"exit_code,omitempty"`
 	Duration time.Duration `json:"-"`
-	Body     string        `json:"body,omitempty"`
-	Remote   string        `json:"remote,omitempty"`
+	// DurationMS is the run's duration, from its start ping, when there was one.
+	DurationMS int64  `json:"duration_ms,omitempty"`
+	Body       string `json:"body,omitempty"`
+	Remote     string `json:"remote,omitempty"`
 }
 
 // Pings lists a heartbeat's latest pings, newest first.
@@ -180,7 +182,7 @@ func (m *Monitors) Pings(ctx context.Context, monitorID string, limit int) ([]He
 		if err := rows.Scan(&at, &p.Kind, &p.ExitCode, &dur, &p.Body, &p.Remote); err != nil {
 			return nil, err
 		}
-		p.At, p.Duration = time.UnixMilli(at).UTC(), time.Duration(dur)*time.Millisecond
+		p.At, p.Duration, p.DurationMS = time.UnixMilli(at).UTC(), time.Duration(dur)*time.Millisecond, dur
 		if p.ExitCode < 0 {
 			p.ExitCode = 0
 		}
