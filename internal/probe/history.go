@@ -335,13 +335,34 @@ func loadPage(ctx context.Context, q rowQuerier, monitor string, res int, start 
 // run often on a large install without long transactions.
 func (h *History) Compact(ctx context.Context) error {
 	now := h.clock.Now()
-	if _, err := h.db.Exec(ctx, `DELETE FROM probe_results WHERE at < ?`, now.Add(-h.RawWindow).UnixMilli()); err != nil {
-		return err
+	h.mu.Lock()
+	raw, minutes, retention := h.RawWindow, h.MinuteRetention, h.Retention
+	h.mu.Unlock()
+	// Deletes go in bounded statements: one long write would hold SQLite's single writer and
+	// delay alert commits behind it.
+	for {
+		res, err := h.db.Exec(ctx, `DELETE FROM probe_results WHERE id IN (SELECT id FROM probe_results WHERE at < ? LIMIT 5000)`,
+			now.Add(-raw).UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n < 5000 {
+			break
+		}
 	}
-	if _, err := h.db.Exec(ctx, `DELETE FROM probe_rollups WHERE res = ? AND start < ?`, resHour, now.Add(-h.Retention).UnixMilli()); err != nil {
-		return err
+	for {
+		var oldest sql.NullInt64
+		if err := h.db.QueryRow(ctx, `SELECT MIN(start) FROM probe_rollups WHERE res = ?`, resHour).Scan(&oldest); err != nil {
+			return err
+		}
+		if !oldest.Valid || oldest.Int64 >= now.Add(-retention).UnixMilli() {
+			break
+		}
+		if _, err := h.db.Exec(ctx, `DELETE FROM probe_rollups WHERE res = ? AND start = ?`, resHour, oldest.Int64); err != nil {
+			return err
+		}
 	}
-	cutoff := now.Add(-h.MinuteRetention).UnixMilli()
+	cutoff := now.Add(-minutes).UnixMilli()
 	for {
 		n, err := h.compactBatch(ctx, cutoff, 500)
 		if err != nil || n < 500 {
@@ -650,8 +671,8 @@ func (h *History) Recent(ctx context.Context, monitorID string, limit int, failu
 	return out, rows.Err()
 }
 
-// Run flushes raw results every second and pages every minute, and compacts every ten minutes,
-// until ctx is done; then it flushes once more.
+// Run flushes raw results every second and pages every minute, and compacts every minute (so
+// each round deletes little), until ctx is done; then it flushes once more.
 func (h *History) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -673,7 +694,7 @@ func (h *History) Run(ctx context.Context) {
 		} else if err := h.flushRaw(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("flush probe results", "err", err)
 		}
-		if time.Since(lastCompact) >= 10*time.Minute {
+		if time.Since(lastCompact) >= time.Minute {
 			lastCompact = time.Now()
 			if err := h.Compact(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("compact probe history", "err", err)
