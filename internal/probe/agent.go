@@ -58,9 +58,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Options.UserAgent == "" {
 		a.Options.UserAgent = "nines-monitor (" + a.Location + ")"
 	}
-	mons, err := a.assignments(ctx)
-	if err != nil {
-		return err
+	// The server may still be starting (or restarting): wait for it, but not for a token it
+	// refuses, which no amount of waiting fixes.
+	var mons []config.Monitor
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		var err error
+		mons, err = a.assignments(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrUnauthorized) || ctx.Err() != nil {
+			return err
+		}
+		a.Log.Warn("cannot reach the server yet; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	sched := NewScheduler(clock.Real{}, a.Workers, a.Location, a.enqueue)
 	sched.Set(jobsFor(mons, a.Options, a.Log))
