@@ -351,9 +351,15 @@ func (s *Server) monitorPage(w http.ResponseWriter, r *http.Request) error {
 	if checks > 0 {
 		uptime90 = fmt.Sprintf("%.3f%%", float64(checks-fails)/float64(checks)*100)
 	}
+	var pings []probe.HeartbeatPing
+	if mon.Type == config.MonitorHeartbeat {
+		if pings, err = s.Monitors.Pings(ctx, mon.ID, 20); err != nil {
+			return err
+		}
+	}
 	return s.render(w, r, http.StatusOK, "monitors_monitor.html", mon.Name, map[string]any{
 		"Monitor": m, "Config": mon, "Bars": uptimeBars(bars), "Uptime90": uptime90, "Chart": latencyChart(points),
-		"Failures": recent, "Locations": locs})
+		"Failures": recent, "Locations": locs, "Heartbeat": mon.Type == config.MonitorHeartbeat, "Pings": pings})
 }
 
 // uptimeBars draws 90 days as one SVG: a bar a day, coloured by that day's uptime, each with a

@@ -207,7 +207,14 @@ func TestMonitorPagesRender(t *testing.T) {
 			t.Fatalf("GET %s: %d, want 200 with %s:\n%s", tc.path, status, tc.want, body)
 		}
 	}
+	e.do(t, "POST", "/ping/5b6c1c36-1d7e-4d2b-9a43-6f1e0c2b7a10/2", "", "tar: disk full")
 	_, body := e.do(t, "GET", "/monitors/nightly-backup", e.viewer, "")
+	if !strings.Contains(body, "tar: disk full") || !strings.Contains(body, "<td>2</td>") {
+		t.Fatalf("the heartbeat page does not show the failing run's exit code and log:\n%s", body)
+	}
+	if strings.Contains(body, "5b6c1c36") {
+		t.Fatal("the page shows the heartbeat's uuid, which lets anyone who reads it send pings")
+	}
 	if strings.Count(body, "<rect ") != 90 {
 		t.Fatalf("%d day bars, want 90", strings.Count(body, "<rect "))
 	}
