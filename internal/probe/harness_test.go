@@ -33,6 +33,13 @@ type harness struct {
 
 func newHarness(t *testing.T, db *store.DB, yaml string, start time.Time) *harness {
 	t.Helper()
+	return newNode(t, db, yaml, start, true)
+}
+
+// newNode starts one node of a cluster on db; leader says whether it should hold the probe
+// lease once started.
+func newNode(t *testing.T, db *store.DB, yaml string, start time.Time, leader bool) *harness {
+	t.Helper()
 	cfg, err := config.Parse("nines.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +69,12 @@ func newHarness(t *testing.T, db *store.DB, yaml string, start time.Time) *harne
 			probes++
 		}
 	}
-	storetest.Eventually(t, 5*time.Second, "the scheduler to take the monitors", func() bool { return h.mon.sched.Jobs() == probes })
+	if !leader {
+		probes = 0
+	}
+	storetest.Eventually(t, 5*time.Second, "the scheduler to take the monitors", func() bool {
+		return h.mon.Leading() == leader && h.mon.sched.Jobs() == probes
+	})
 	return h
 }
 

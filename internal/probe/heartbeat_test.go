@@ -143,7 +143,7 @@ func TestHeartbeatsAgreeAcrossNodes(t *testing.T) {
 		// Two nodes on one database, as behind a load balancer: the failure reaches one, the
 		// recovery the other.
 		a := newHarness(t, db, heartbeatConfig, t0)
-		b := newHarness(t, db, heartbeatConfig, t0)
+		b := newNode(t, db, heartbeatConfig, t0, false)
 		if err := a.mon.Ping(ctx, backupUUID, Ping{Kind: PingFail, ExitCode: -1}); err != nil {
 			t.Fatal(err)
 		}

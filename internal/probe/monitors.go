@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nines-dev/nines/internal/alert"
@@ -45,7 +46,9 @@ type Monitors struct {
 	History *History
 	opt     Options
 
-	sched *Scheduler
+	sched  *Scheduler
+	node   string      // this process, as the probe lease names it
+	leader atomic.Bool // holds the probe lease
 
 	mu     sync.Mutex
 	states map[string]*state
@@ -55,7 +58,8 @@ type Monitors struct {
 type state struct {
 	mu sync.Mutex // serializes transitions of this monitor
 	View
-	alerted bool // a trigger was sent and not resolved yet
+	alerted bool      // a trigger was sent and not resolved yet
+	savedAt time.Time // LastCheckedAt when last saved
 }
 
 // View is a monitor's status as the API shows it.
@@ -84,7 +88,7 @@ type LocationView struct {
 // New does it.
 func New(db *store.DB, c clock.Clock, log *slog.Logger, live *config.Live, alerts *alert.Pipeline, runner *timers.Runner, opt Options) *Monitors {
 	m := &Monitors{db: db, clock: c, log: log, live: live, alerts: alerts, timers: runner, opt: opt,
-		History: NewHistory(db, c, log), states: map[string]*state{}}
+		History: NewHistory(db, c, log), states: map[string]*state{}, node: newNodeID()}
 	runner.Handle(timerLate, m.late)
 	cfg := live.Get()
 	m.sched = NewScheduler(c, cfg.Probes.Workers, cfg.Probes.Location, m.reportLocal)
@@ -101,15 +105,18 @@ func (m *Monitors) Run(ctx context.Context) error {
 	}
 	cfg := m.live.Get()
 	m.applySettings(cfg)
-	m.sched.Set(m.jobs(cfg))
+	m.renew(ctx)
 	m.live.Subscribe(func(old, c *config.Config) {
 		m.applySettings(c)
-		m.sched.Set(m.jobs(c))
+		if m.Leading() {
+			m.sched.Set(m.jobs(c))
+		}
 		m.retire(ctx, old, c)
 	})
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); m.History.Run(ctx) }()
+	go func() { defer wg.Done(); m.lease(ctx) }()
 	m.sched.Run(ctx)
 	wg.Wait()
 	return nil
@@ -403,6 +410,9 @@ func (m *Monitors) saveState(ctx context.Context, st *state) error {
 		alerted = 1
 	}
 	args := []any{st.ID, st.Status, st.Since.UnixMilli(), alerted, string(st.Cause), st.Message, last, string(locs)}
+	if st.LastCheckedAt != nil {
+		st.savedAt = *st.LastCheckedAt
+	}
 	m.mu.Unlock()
 	_, err := m.db.Exec(ctx, `INSERT INTO monitor_states (monitor_id, status, since, alerted, cause, message, last_checked_at, locations)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (monitor_id) DO UPDATE SET status = excluded.status, since = excluded.since,

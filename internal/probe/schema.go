@@ -55,4 +55,13 @@ CREATE TABLE heartbeat_pings (
 	remote TEXT NOT NULL
 );
 CREATE INDEX heartbeat_pings_monitor ON heartbeat_pings (monitor_id, id);
+CREATE TABLE probe_lease (
+	name TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	until_at BIGINT NOT NULL
+);
+CREATE TABLE probe_inbox (
+	id {{id}},
+	result TEXT NOT NULL
+);
 `}}

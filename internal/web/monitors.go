@@ -258,11 +258,11 @@ func (s *Server) probeResults(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Msg: problems[0], Errors: problems}
 	}
 	sort.SliceStable(in.Results, func(i, j int) bool { return in.Results[i].At.Before(in.Results[j].At) })
-	for _, res := range in.Results {
-		res.Message = truncateString(res.Message, 500)
-		if err := s.Monitors.Report(r.Context(), res); err != nil {
-			return err
-		}
+	for i := range in.Results {
+		in.Results[i].Message = truncateString(in.Results[i].Message, 500)
+	}
+	if err := s.Monitors.Accept(r.Context(), in.Results); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(in.Results)})
 	return nil

@@ -67,6 +67,11 @@ func newMonitorsTestEnv(t *testing.T) *monitorsTestEnv {
 	s := &Server{Config: live, DB: db, Incidents: incidents, Alerts: pipeline, Tokens: tokens, Log: log, Clock: clk, Monitors: mon}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { mon.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	storetest.Eventually(t, 5*time.Second, "the probe lease", mon.Leading)
 	return &monitorsTestEnv{srv: srv, viewer: viewer, responder: responder, incidents: incidents, mon: mon, db: db}
 }
 
