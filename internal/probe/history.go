@@ -35,6 +35,9 @@ type History struct {
 	RawWindow       time.Duration
 	MinuteRetention time.Duration
 	Retention       time.Duration
+	// Compacts, if set, says whether this node compacts: two nodes folding the same minute
+	// pages into one day page would count them twice, so only the probe lease holder does.
+	Compacts func() bool
 
 	mu      sync.Mutex
 	pending []Result
@@ -694,7 +697,7 @@ func (h *History) Run(ctx context.Context) {
 		} else if err := h.flushRaw(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("flush probe results", "err", err)
 		}
-		if time.Since(lastCompact) >= time.Minute {
+		if time.Since(lastCompact) >= time.Minute && (h.Compacts == nil || h.Compacts()) {
 			lastCompact = time.Now()
 			if err := h.Compact(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("compact probe history", "err", err)

@@ -90,6 +90,7 @@ func New(db *store.DB, c clock.Clock, log *slog.Logger, live *config.Live, alert
 	m := &Monitors{db: db, clock: c, log: log, live: live, alerts: alerts, timers: runner, opt: opt,
 		History: NewHistory(db, c, log), states: map[string]*state{}, node: newNodeID()}
 	runner.Handle(timerLate, m.late)
+	m.History.Compacts = m.Leading
 	cfg := live.Get()
 	m.sched = NewScheduler(c, cfg.Probes.Workers, cfg.Probes.Location, m.reportLocal)
 	return m
