@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -59,19 +58,8 @@ func (s *agentServer) count() int {
 }
 
 func TestAnAgentKeepsResultsWhileTheServerIsAwayAndDropsRejectedOnes(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
 	s := &agentServer{tokenOK: true}
-	srv := httptest.NewServer(s.handler(ln.Addr().String()))
+	srv := httptest.NewServer(s.handler(tcpListener(t)))
 	defer srv.Close()
 	s.failWith.Store(http.StatusServiceUnavailable)
 	a := &Agent{Server: srv.URL, Token: "nines_x", Location: "eu-west", Refresh: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -151,12 +151,13 @@ func TestConnectionFailuresNameTheirCause(t *testing.T) {
 	}
 }
 
-func TestTCPCheckConnectsToAListener(t *testing.T) {
+// tcpListener accepts and closes connections until the test ends; it returns its address.
+func tcpListener(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -166,7 +167,11 @@ func TestTCPCheckConnectsToAListener(t *testing.T) {
 			c.Close()
 		}
 	}()
-	o := check(t, &config.Monitor{Type: config.MonitorTCP, Address: ln.Addr().String()}, Options{}, time.Second)
+	return ln.Addr().String()
+}
+
+func TestTCPCheckConnectsToAListener(t *testing.T) {
+	o := check(t, &config.Monitor{Type: config.MonitorTCP, Address: tcpListener(t)}, Options{}, time.Second)
 	if !o.OK || o.Latency <= 0 {
 		t.Fatalf("got %+v, want up with a latency", o)
 	}
