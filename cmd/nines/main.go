@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"oncall": {"who is on call, and overrides (add, list, delete)", runOnCall},
 
 		// monitors (probes, heartbeats)
+		"monitors": {"list monitors of a running server and their status", runMonitors},
+		"agent":    {"run probes from another location and report to a server", runAgent},
 
 		// SLOs
 		"slo":    {"export SLOs as Prometheus rules, or show their error budgets", runSLO},

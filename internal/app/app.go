@@ -19,6 +19,7 @@ import (
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/statuspage"
@@ -41,6 +42,7 @@ func Schemas() []store.Schema {
 		escalate.Schema,
 
 		// monitors (probes, heartbeats)
+		probe.Schema,
 
 		// SLOs
 		slo.Schema,
@@ -81,6 +83,9 @@ type App struct {
 	Escalation *escalate.Engine
 
 	// monitors (probes, heartbeats)
+	Monitors     *probe.Monitors
+	monitorsDone chan struct{}
+	stopMonitors context.CancelFunc
 
 	// SLOs
 	SLOs *slo.Engine
@@ -122,6 +127,8 @@ func New(ctx context.Context, live *config.Live, db *store.DB, clk clock.Clock, 
 	srv.OnCall, srv.Escalation, srv.Commanders = a.OnCall, a.Escalation, a.Escalation
 
 	// monitors (probes, heartbeats)
+	a.Monitors = probe.New(db, clk, log, live, a.Pipeline, a.Runner, probe.Options{})
+	srv.Monitors = a.Monitors
 
 	// SLOs
 	a.SLOs = slo.NewEngine(db, clk, a.Pipeline, log)
@@ -167,14 +174,25 @@ func (a *App) Start() {
 	a.loops.Add(2)
 	go func() { defer a.loops.Done(); a.Runner.Run(ctx) }()
 	go func() { defer a.loops.Done(); a.SLOs.Run(ctx) }()
+	// Monitors stop first on the way down: they submit to the pipeline Stop drains.
+	mctx, stopMonitors := context.WithCancel(context.Background())
+	a.stopMonitors, a.monitorsDone = stopMonitors, make(chan struct{})
+	go func() {
+		defer close(a.monitorsDone)
+		if err := a.Monitors.Run(mctx); err != nil {
+			a.Log.Error("monitors stopped", "err", err)
+		}
+	}()
 }
 
-// Stop drains the alert pipeline (every accepted request is committed), then stops the timer
+// Stop stops the monitors, drains the alert pipeline (every accepted request is committed), then stops the timer
 // runner and the SLO engine, then waits for deliveries already under way. Stop the HTTP server
 // first: a request in flight waits for its commit. Stop may be called more than once.
 func (a *App) Stop() {
 	a.stopOnce.Do(func() {
 		if a.started {
+			a.stopMonitors()
+			<-a.monitorsDone
 			a.Pipeline.Close()
 			<-a.pipelineDone
 			a.stopLoops()

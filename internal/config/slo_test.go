@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const sloServices = "services:\n  - id: checkout\n  - id: web-shop\nmonitors:\n  - id: checkout-health\n    service: checkout\n"
+const sloServices = "services:\n  - id: checkout\n  - id: web-shop\nmonitors:\n  - {id: checkout-health, service: checkout,\n     type: http, url: 'http://127.0.0.1:8081/healthCheck'}\n"
 
 func TestNativeSLOFromTheIssueValidates(t *testing.T) {
 	cfg, err := Parse("nines.yaml", []byte(sloServices+`

@@ -32,6 +32,8 @@ func TestProbeBackedSLIsCountChecksOrMinutes(t *testing.T) {
 monitors:
   - id: checkout-health
     service: checkout
+    type: http
+    url: http://127.0.0.1:8081/healthCheck
 slos:
   - id: up
     service: checkout

@@ -28,6 +28,7 @@ import (
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/report"
 	"github.com/nines-dev/nines/internal/slo"
 	"github.com/nines-dev/nines/internal/statuspage"
@@ -50,6 +51,7 @@ type Server struct {
 	Escalation *escalate.Engine
 
 	// monitors (probes, heartbeats)
+	Monitors *probe.Monitors
 
 	// SLOs
 	SLOs *slo.Engine
