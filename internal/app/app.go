@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
@@ -132,6 +133,7 @@ func New(ctx context.Context, live *config.Live, db *store.DB, clk clock.Clock, 
 
 	// SLOs
 	a.SLOs = slo.NewEngine(db, clk, a.Pipeline, log)
+	a.SLOs.Probes = probeSLIs{a.Monitors.History}
 	a.SLOs.Apply(live.Get())
 	live.Subscribe(func(_, c *config.Config) { a.SLOs.Apply(c) })
 	srv.SLOs = a.SLOs
@@ -141,9 +143,10 @@ func New(ctx context.Context, live *config.Live, db *store.DB, clk clock.Clock, 
 	srv.Users, srv.Sessions, srv.Audit = a.Users, a.Sessions, a.Audit
 	var err error
 	if a.StatusPages, err = statuspage.New(ctx, statuspage.Options{DB: db, Clock: clk, Config: live, Incidents: a.Incidents,
-		Runner: a.Runner, Mailer: opts.Mailer, Log: log}); err != nil {
+		Runner: a.Runner, Mailer: opts.Mailer, Log: log, Monitors: a.Monitors}); err != nil {
 		return nil, fmt.Errorf("status pages: %w", err)
 	}
+	a.Monitors.OnChange = func(string) { a.StatusPages.Invalidate() }
 	srv.StatusPages = a.StatusPages
 	if err := schedulePruning(ctx, db, a.Runner, a.Sessions, clk); err != nil {
 		return nil, fmt.Errorf("session pruning: %w", err)
@@ -200,6 +203,22 @@ func (a *App) Stop() {
 		}
 		a.Escalation.Wait()
 	})
+}
+
+// probeSLIs reads the probe rollups for SLOs whose SLI is a monitor. It lives here, not in
+// probe, so that probe (run by agents too) does not depend on the SLO engine.
+type probeSLIs struct{ h *probe.History }
+
+var _ slo.ProbeSource = probeSLIs{}
+
+// ProbeMinutes returns the monitor's minutes with checks in [from, to).
+func (p probeSLIs) ProbeMinutes(ctx context.Context, monitorID string, from, to time.Time) ([]slo.ProbeMinute, error) {
+	mins, err := p.h.Minutes(ctx, monitorID, from, to)
+	out := make([]slo.ProbeMinute, len(mins))
+	for i, m := range mins {
+		out[i] = slo.ProbeMinute(m)
+	}
+	return out, err
 }
 
 // schedulePruning deletes dead sessions every hour, from a durable timer that re-arms itself,

@@ -326,3 +326,64 @@ func BenchmarkNinetyDaysOfHistory(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "%d monitors, 90 days: rollups %.1f MB, raw window %.1f MB, total %.1f MB (built in %s)\n",
 		monitors, float64(rollupBytes)/(1<<20), float64(total-rollupBytes)/(1<<20), float64(total)/(1<<20), time.Since(startAll).Round(time.Second))
 }
+
+// BenchmarkMinutesOfThirtyDays measures the first read of an SLO over 30 days on a monitor
+// checked every 30 s (7 days of minute pages, 23 of day pages dealt into minutes); the ceiling,
+// in the same run, is History.Range over the same rows; it also times the read every pull
+// repeats (the last few minutes). Run it by hand:
+//
+//	go test -run '^$' -bench MinutesOfThirtyDays -benchtime 20x ./internal/probe/
+func BenchmarkMinutesOfThirtyDays(b *testing.B) {
+	ctx := context.Background()
+	db, _ := benchDB(b)
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	h := NewHistory(db, fake, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for at := start; at.Before(start.AddDate(0, 0, 30)); at = at.Add(30 * time.Second) {
+		h.Add(Result{MonitorID: "api", Location: "local", At: at, OK: rng.IntN(500) != 0,
+			Latency: time.Duration(float64(time.Millisecond) * (0.6 + rng.ExpFloat64()*0.5))})
+		if next := at.Add(30 * time.Second); next.Truncate(time.Hour) != at.Truncate(time.Hour) {
+			fake.Set(next)
+			if err := h.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	now := start.AddDate(0, 0, 30)
+	if err := h.Compact(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var mins []Minute
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := 0; i < b.N; i++ {
+		var err error
+		if mins, err = h.Minutes(ctx, "api", start, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	per := time.Since(t0) / time.Duration(b.N)
+	b.StopTimer()
+	if len(mins) != 30*1440 {
+		b.Fatalf("%d minutes, want %d", len(mins), 30*1440)
+	}
+	t0 = time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := h.Range(ctx, "api", start, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ceiling := time.Since(t0) / time.Duration(b.N)
+	// The steady state: every 10 s the SLO reads its last few minutes again.
+	t0 = time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := h.Minutes(ctx, "api", now.Add(-6*time.Minute), now.Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/float64(b.N)/1000, "minutes-recent-ms")
+	b.ReportMetric(float64(per.Microseconds())/1000, "minutes-30d-ms")
+	b.ReportMetric(float64(ceiling.Microseconds())/1000, "range-30d-ms")
+	b.ReportMetric(float64(per)/float64(ceiling), "x-range")
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -728,4 +729,121 @@ func (h *History) flushRaw(ctx context.Context) error {
 		h.mu.Unlock()
 	}
 	return err
+}
+
+// Minute is one minute of a monitor: its checks, how many passed, and the minute's latency
+// percentiles. It has the shape of slo.ProbeMinute.
+type Minute struct {
+	Start         time.Time
+	Up, Total     int64
+	P50, P95, P99 time.Duration
+}
+
+// Minutes returns a monitor's minutes that start in [from, to), oldest first, leaving out
+// minutes without checks: the per-minute rollups, the results of the minute in progress not
+// flushed yet, and, past MinuteRetention, the hourly rollups.
+//
+// An hour kept only as an hourly rollup is dealt out over its sixty minutes: its checks and
+// failures spread evenly, so sums over the hour stay exact, and every minute carries the
+// percentiles of the whole hour (the minute-level sketches are gone).
+func (h *History) Minutes(ctx context.Context, monitorID string, from, to time.Time) ([]Minute, error) {
+	f, t := from.UnixMilli(), to.UnixMilli()
+	if t <= f {
+		return nil, nil
+	}
+	pages := map[int64]*page{} // minute pages by start
+	var hours []*page
+	rows, err := h.db.Query(ctx, `SELECT res, start, slots FROM probe_rollups
+		WHERE monitor_id = ? AND ((res = ? AND start >= ? AND start < ?) OR (res = ? AND start >= ? AND start < ?))`,
+		monitorID, resMinute, f-mod(f, 3600*1000), t, resHour, f-mod(f, 24*3600*1000), t)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p := &page{}
+		var z []byte
+		if err := rows.Scan(&p.res, &p.start, &z); err != nil {
+			return nil, err
+		}
+		if p.slots, err = decodeSlots(z); err != nil {
+			return nil, fmt.Errorf("rollup of %s at %d: %w", monitorID, p.start, err)
+		}
+		if p.res == resHour {
+			hours = append(hours, p)
+		} else {
+			pages[p.start] = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	h.overlay(monitorID, f, t, pages)
+
+	var out []Minute
+	for _, p := range hours {
+		for i := range p.slots {
+			start := p.start + int64(i)*3600*1000
+			if _, minutes := pages[start]; !minutes {
+				out = spreadHour(out, start, &p.slots[i], f, t)
+			}
+		}
+	}
+	for _, p := range pages {
+		for i := range p.slots {
+			s := &p.slots[i]
+			at := p.start + int64(i)*60*1000
+			if s.total == 0 || at < f || at >= t {
+				continue
+			}
+			out = append(out, Minute{Start: time.UnixMilli(at).UTC(), Up: int64(s.total - s.failed), Total: int64(s.total),
+				P50: s.sk.Quantile(.5), P95: s.sk.Quantile(.95), P99: s.sk.Quantile(.99)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out, nil
+}
+
+// overlay adds what this node holds in memory to the stored minute pages: a page already
+// merged with its stored row replaces it, one not yet merged adds to it. Only the last few
+// hours can be in memory, so those keys are looked up rather than every page scanned.
+func (h *History) overlay(monitorID string, f, t int64, pages map[int64]*page) {
+	now := h.clock.Now().UnixMilli()
+	first := max(f-mod(f, 3600*1000), now-mod(now, 3600*1000)-2*3600*1000)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for start := first; start < t; start += 3600 * 1000 {
+		mem := h.pages[pageKey{monitorID, start}]
+		if mem == nil {
+			continue
+		}
+		cp := &page{res: resMinute, start: start, slots: make([]slot, len(mem.slots))}
+		cp.merge(mem)
+		if stored := pages[start]; stored != nil && !mem.loaded {
+			cp.merge(stored)
+		}
+		pages[start] = cp
+	}
+}
+
+// spreadHour deals an hourly slot's checks over its minutes in [f, t): minute i gets the checks
+// between the running totals at i and i+1, and failures in proportion to those checks, so no
+// minute has more failures than checks.
+func spreadHour(out []Minute, start int64, s *slot, f, t int64) []Minute {
+	total, failed := int64(s.total), int64(s.failed)
+	if total == 0 {
+		return out
+	}
+	p50, p95, p99 := s.sk.Quantile(.5), s.sk.Quantile(.95), s.sk.Quantile(.99)
+	for i := int64(0); i < 60; i++ {
+		at := start + i*60*1000
+		c0, c1 := total*i/60, total*(i+1)/60
+		n := c1 - c0
+		if n == 0 || at < f || at >= t {
+			continue
+		}
+		bad := failed*c1/total - failed*c0/total
+		out = append(out, Minute{Start: time.UnixMilli(at).UTC(), Up: n - bad, Total: n, P50: p50, P95: p95, P99: p99})
+	}
+	return out
 }

@@ -45,6 +45,9 @@ type Monitors struct {
 	timers  *timers.Runner
 	History *History
 	opt     Options
+	// OnChange, if set before Run, is called after a monitor's status or one of its
+	// locations' changes (status pages re-render on it). It must not block.
+	OnChange func(monitorID string)
 
 	sched  *Scheduler
 	node   string      // this process, as the probe lease names it
@@ -282,6 +285,7 @@ func (m *Monitors) Report(ctx context.Context, r Result) error {
 	if mon.Type == config.MonitorHeartbeat {
 		downAfter, upAfter = 1, 1
 	}
+	lvPrev := lv.Status
 	lv.LastCheckedAt, lv.Latency, lv.LatencyMS = r.At, r.Latency, float64(r.Latency.Microseconds())/1000
 	if r.OK {
 		lv.oks, lv.fails = lv.oks+1, 0
@@ -306,6 +310,10 @@ func (m *Monitors) Report(ctx context.Context, r Result) error {
 		next = StatusPaused
 	}
 	changed := next != prev
+	if (changed || lv.Status != lvPrev) && m.OnChange != nil {
+		// A location going down while the monitor already is changes what status pages show.
+		defer m.OnChange(mon.ID)
+	}
 	var action alert.Action
 	switch {
 	case next == StatusDown && !st.alerted && !cfg.InMaintenance(mon.ID, mon.Service, m.clock.Now()):
@@ -420,6 +428,11 @@ func (m *Monitors) saveState(ctx context.Context, st *state) error {
 		alerted = excluded.alerted, cause = excluded.cause, message = excluded.message, last_checked_at = excluded.last_checked_at,
 		locations = excluded.locations`, args...)
 	return err
+}
+
+// Days returns a monitor's last n UTC days of checks, oldest first, for uptime bars.
+func (m *Monitors) Days(ctx context.Context, id string, n int) ([]DayBar, error) {
+	return m.History.Days(ctx, id, n)
 }
 
 // View returns a copy of a monitor's state; ok is false for an unknown monitor.

@@ -23,6 +23,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -177,6 +178,7 @@ type Service struct {
 	incidents *incident.Service
 	runner    *timers.Runner
 	mailer    Mailer
+	monitors  MonitorSource
 	log       *slog.Logger
 	key       []byte // signs subscription links
 
@@ -195,6 +197,15 @@ type Options struct {
 	Runner    *timers.Runner
 	Mailer    Mailer
 	Log       *slog.Logger
+	// Monitors gives components linked to a monitor their status and bars; nil shows them
+	// operational with empty bars.
+	Monitors MonitorSource
+}
+
+// MonitorSource is what status pages read of nines' own monitors; *probe.Monitors is one.
+type MonitorSource interface {
+	View(id string) (probe.View, bool)
+	Days(ctx context.Context, id string, n int) ([]probe.DayBar, error)
 }
 
 // MaxAge bounds how long a rendered page is served without a change: uptime bars and
@@ -211,7 +222,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Log = slog.Default()
 	}
 	s := &Service{db: o.DB, clock: o.Clock, cfg: o.Config, incidents: o.Incidents, runner: o.Runner, mailer: o.Mailer,
-		log: o.Log, key: key, caches: map[string]*pageCache{}, render: newRenderer()}
+		monitors: o.Monitors, log: o.Log, key: key, caches: map[string]*pageCache{}, render: newRenderer()}
 	o.Incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
 		tx.AfterCommit(s.Invalidate)
 		if ch.From == "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/probe"
 )
 
 // View is everything a page shows at one moment; every format is rendered from it.
@@ -155,6 +156,16 @@ func (s *Service) view(ctx context.Context, p *config.StatusPage) (*View, error)
 				c.UpdatedAt = t
 			}
 		}
+		if cc.Monitor != "" && s.monitors != nil {
+			if mv, ok := s.monitors.View(cc.Monitor); ok {
+				if st := monitorStatus(mv); st.Rank() > c.Derived.Rank() {
+					c.Derived = st
+				}
+				if mv.Since.After(c.UpdatedAt) {
+					c.UpdatedAt = mv.Since
+				}
+			}
+		}
 		if maint[cc.ID] && c.Derived.Rank() < UnderMaintenance.Rank() {
 			c.Derived = UnderMaintenance
 		}
@@ -165,7 +176,15 @@ func (s *Service) view(ctx context.Context, p *config.StatusPage) (*View, error)
 				c.UpdatedAt = o.SetAt
 			}
 		}
-		c.Bars, c.Uptime = bars(byService[cc.Service], start, days, now)
+		if cc.Monitor != "" && s.monitors != nil {
+			mdays, err := s.monitors.Days(ctx, cc.Monitor, days)
+			if err != nil {
+				return nil, err
+			}
+			c.Bars, c.Uptime = monitorBars(mdays, now)
+		} else {
+			c.Bars, c.Uptime = bars(byService[cc.Service], start, days, now)
+		}
 		for _, b := range c.Bars {
 			if b.Status != Operational {
 				c.Bad = append(c.Bad, b)
@@ -294,6 +313,51 @@ func bars(incs []incident.Incident, start time.Time, days int, now time.Time) ([
 		return out, 100
 	}
 	return out, 100 * (1 - sum/total)
+}
+
+// monitorStatus maps a monitor to a component status: down where every location that sees it
+// sees it down is a major outage; down by quorum while some location still sees it up is a
+// partial outage. Up, pending and paused monitors are operational: a minority of locations
+// seeing a failure is what the quorum exists to ignore.
+func monitorStatus(v probe.View) Status {
+	if v.Status != probe.StatusDown {
+		return Operational
+	}
+	for _, lv := range v.Locations {
+		if lv.Status == probe.StatusUp {
+			return PartialOutage
+		}
+	}
+	return MajorOutage
+}
+
+// monitorBars draws a monitor's days: a day's uptime is its share of passed checks; it is
+// operational when every check passed, a major outage when none did, and a partial outage
+// otherwise. Down estimates the time down as the failed share of the day so far.
+func monitorBars(days []probe.DayBar, now time.Time) ([]Bar, float64) {
+	out := make([]Bar, len(days))
+	var checks, failures int64
+	for i, d := range days {
+		b := Bar{Index: i, Day: d.Day, Status: Operational, Uptime: 100}
+		if d.Checks > 0 {
+			checks, failures = checks+d.Checks, failures+d.Failures
+			share := float64(d.Failures) / float64(d.Checks)
+			b.Uptime = 100 * (1 - share)
+			length := minTime(now, d.Day.Add(24*time.Hour)).Sub(d.Day)
+			b.Down = time.Duration(share * float64(length)).Round(time.Second)
+			switch {
+			case d.Failures == d.Checks:
+				b.Status = MajorOutage
+			case d.Failures > 0:
+				b.Status = PartialOutage
+			}
+		}
+		out[i] = b
+	}
+	if checks == 0 {
+		return out, 100
+	}
+	return out, 100 * float64(checks-failures) / float64(checks)
 }
 
 func maxTime(a, b time.Time) time.Time {
