@@ -532,7 +532,7 @@ func parseOpenSLO(file string, n *yaml.Node, errs *Errors) OpenSLODocument {
 		errs.add(doc.At("kind"), "OpenSLO kind %q: want one of Service, SLI, SLO, DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget", doc.Kind)
 		return doc
 	}
-	checkOpenSLOName(errs, doc.Kind, doc.Metadata)
+	checkOpenSLOName(errs, doc.Kind, doc.Metadata, doc.Pos)
 	if spec == nil || isNull(spec) {
 		errs.add(doc.Pos, "%s %s: spec is required", doc.Kind, doc.Metadata.Name)
 		return doc
@@ -545,8 +545,12 @@ func parseOpenSLO(file string, n *yaml.Node, errs *Errors) OpenSLODocument {
 // RFC 1123 label, as OpenSLO v1 requires of metadata.name.
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-func checkOpenSLOName(errs *Errors, kind string, m OpenSLOMetadata) {
+// checkOpenSLOName checks metadata.name; doc is where the document starts, for when the
+// metadata is missing altogether.
+func checkOpenSLOName(errs *Errors, kind string, m OpenSLOMetadata, doc Pos) {
 	switch {
+	case m.Name == "" && m.Pos.Line == 0:
+		errs.add(doc, "%s: metadata.name is required (the document has no metadata)", kind)
 	case m.Name == "":
 		errs.add(m.Pos, "%s: metadata.name is required", kind)
 	case !dnsLabel.MatchString(m.Name):
@@ -903,7 +907,7 @@ func (c *Config) openSLOObjectives(doc *OpenSLODocument, spec *OpenSLOSLOSpec, b
 			errs.add(indPos, "SLO %s: indicator and indicatorRef exclude each other", name)
 			continue
 		case ind != nil:
-			checkOpenSLOName(errs, "SLI", ind.Metadata)
+			checkOpenSLOName(errs, "SLI", ind.Metadata, indPos)
 			checkOpenSLOSLI(errs, &ind.Spec, byKind)
 			sli = &ind.Spec
 		case ref != "":
