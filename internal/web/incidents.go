@@ -84,12 +84,17 @@ func incidentID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
+// incidentAt loads the incident the {id} path value names: a malformed or unknown id is a 404.
+func (s *Server) incidentAt(r *http.Request) (incident.Incident, error) {
 	id, err := incidentID(r)
 	if err != nil {
-		return err
+		return incident.Incident{}, err
 	}
-	inc, err := s.Incidents.Get(r.Context(), id)
+	return s.Incidents.Get(r.Context(), id)
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
@@ -111,14 +116,11 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getIncidentAlerts(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Incidents.Get(r.Context(), id); err != nil {
-		return err
-	}
-	alerts, err := s.Alerts.ForIncident(r.Context(), id)
+	alerts, err := s.Alerts.ForIncident(r.Context(), inc.ID)
 	if err != nil {
 		return err
 	}

@@ -322,14 +322,11 @@ func (s *Server) addLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Incidents.Get(r.Context(), id); err != nil {
-		return err
-	}
-	links, err := s.Incidents.Links(r.Context(), id)
+	links, err := s.Incidents.Links(r.Context(), inc.ID)
 	if err != nil {
 		return err
 	}
@@ -413,11 +410,7 @@ func (s *Server) runbooks(ctx context.Context, inc incident.Incident) (*Runbook,
 }
 
 func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	inc, err := s.Incidents.Get(r.Context(), id)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
@@ -430,11 +423,7 @@ func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getSimilar(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	inc, err := s.Incidents.Get(r.Context(), id)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
@@ -537,11 +526,7 @@ func (s *Server) serviceChanges(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) incidentChanges(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	inc, err := s.Incidents.Get(r.Context(), id)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
@@ -640,14 +625,11 @@ func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Incidents.Get(r.Context(), id); err != nil {
-		return err
-	}
-	items, err := s.Postmortems.Actions(r.Context(), id)
+	items, err := s.Postmortems.Actions(r.Context(), inc.ID)
 	if err != nil {
 		return err
 	}

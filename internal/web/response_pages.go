@@ -66,12 +66,8 @@ func (s *Server) declareForm(w http.ResponseWriter, r *http.Request) error {
 type roleView struct{ ID, Name, Person string }
 
 func (s *Server) respondPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
 	ctx := r.Context()
-	inc, err := s.Incidents.Get(ctx, id)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
@@ -81,7 +77,7 @@ func (s *Server) respondPage(w http.ResponseWriter, r *http.Request) error {
 	for _, role := range set.RoleNames() {
 		roles = append(roles, roleView{role, set.RoleName(role), inc.Roles[role]})
 	}
-	alerts, err := s.Alerts.ForIncident(ctx, id)
+	alerts, err := s.Alerts.ForIncident(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
@@ -89,7 +85,7 @@ func (s *Server) respondPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	links, err := s.Incidents.Links(ctx, id)
+	links, err := s.Incidents.Links(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
@@ -101,7 +97,7 @@ func (s *Server) respondPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, pmErr := s.Postmortems.Get(ctx, id)
+	_, pmErr := s.Postmortems.Get(ctx, inc.ID)
 	name := inc.ServiceID
 	if svc := cfg.Service(inc.ServiceID); svc != nil {
 		name = svc.Name
@@ -179,15 +175,11 @@ func (s *Server) respondForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postmortemPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
-	inc, err := s.Incidents.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	pm, err := s.Postmortems.Get(r.Context(), id)
+	pm, err := s.Postmortems.Get(r.Context(), inc.ID)
 	if err == postmortem.ErrNoPostmortem {
 		return s.render(w, r, http.StatusOK, "response_postmortem.html", "Postmortem: "+inc.Title, map[string]any{"Incident": inc})
 	}

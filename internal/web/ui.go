@@ -218,19 +218,15 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
+	inc, err := s.incidentAt(r)
 	if err != nil {
 		return err
 	}
-	inc, err := s.Incidents.Get(r.Context(), id)
+	events, err := s.Incidents.Timeline(r.Context(), inc.ID)
 	if err != nil {
 		return err
 	}
-	events, err := s.Incidents.Timeline(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	alerts, err := s.Alerts.ForIncident(r.Context(), id)
+	alerts, err := s.Alerts.ForIncident(r.Context(), inc.ID)
 	if err != nil {
 		return err
 	}
