@@ -714,37 +714,24 @@ func (s *Server) scope(r *http.Request, teams bool) (report.Scope, error) {
 }
 
 func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
-	sc, err := s.scope(r, true)
-	if err != nil {
-		return err
-	}
-	rep, err := s.Reports.IncidentMetrics(r.Context(), sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return writeReport(s, w, r, s.Reports.IncidentMetrics)
 }
 
 func (s *Server) doraReport(w http.ResponseWriter, r *http.Request) error {
-	sc, err := s.scope(r, true)
-	if err != nil {
-		return err
-	}
-	rep, err := s.Reports.Four(r.Context(), sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return writeReport(s, w, r, s.Reports.Four)
 }
 
 func (s *Server) alertReport(w http.ResponseWriter, r *http.Request) error {
+	return writeReport(s, w, r, s.Reports.Alerts)
+}
+
+// writeReport answers with one report over the scope the query asks for.
+func writeReport[T any](s *Server, w http.ResponseWriter, r *http.Request, build func(context.Context, report.Scope) (T, error)) error {
 	sc, err := s.scope(r, true)
 	if err != nil {
 		return err
 	}
-	rep, err := s.Reports.Alerts(r.Context(), sc)
+	rep, err := build(r.Context(), sc)
 	if err != nil {
 		return err
 	}
