@@ -40,6 +40,8 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	queries sync.Map // query text with ? placeholders -> rewritten for the dialect
+	stmts   stmtCache
+	ckpt    *checkpointer // SQLite only
 }
 
 // Options says where the database lives.
@@ -73,7 +75,9 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 	// power loss as well as kill -9. Group commit keeps the cost to one fsync per batch.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints: copying the WAL into the database (and its fsync) would
+	// stall the commit that crossed the threshold. The checkpointer does it beside the writer.
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +96,12 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.ckpt = startCheckpointer(ckpt, write)
 	return db, nil
 }
 
@@ -121,7 +131,12 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.stop()
+	}
+	db.stmts.close()
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -175,7 +190,11 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // Exec runs one statement on the writer, in its own transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.write.ExecContext(ctx, db.Q(query), args...)
+	res, err := db.write.ExecContext(ctx, db.Q(query), args...)
+	if err == nil && db.ckpt != nil {
+		db.ckpt.committed()
+	}
+	return res, err
 }
 
 // Tx runs fn in a write transaction and commits it if fn returns nil. Functions registered with
@@ -188,14 +207,20 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	tx := &Tx{db: db, tx: sqlTx}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
+		db.stmts.prepareMissed(ctx, db.write, tx.missed)
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return err
 	}
+	if db.ckpt != nil {
+		db.ckpt.committed()
+	}
 	for _, f := range tx.after {
 		f()
 	}
+	// The writer connection is free again: prepare what this transaction ran unprepared.
+	db.stmts.prepareMissed(ctx, db.write, tx.missed)
 	return nil
 }
 
@@ -204,7 +229,10 @@ type Tx struct {
 	db    *DB
 	tx    *sql.Tx
 	after []func()
-	sp    int
+	sp    int // savepoint depth
+
+	bound  map[string]*sql.Stmt // cached statements bound to this transaction, by query
+	missed []string             // queries to prepare once the transaction ends
 }
 
 // Dialect is the dialect of the database the transaction runs on.
@@ -212,24 +240,55 @@ func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement written with ? placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.db.Q(query), args...)
 }
 
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.Q(query), args...)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.Q(query), args...)
 }
 
 // InsertID runs an INSERT (without a trailing RETURNING) and returns the new row's id column.
 func (tx *Tx) InsertID(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
-	err := tx.tx.QueryRowContext(ctx, tx.db.Q(query+" RETURNING id"), args...).Scan(&id)
+	err := tx.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
 	return id, err
+}
+
+// stmt returns the cached prepared statement for query bound to tx, or nil when there is none
+// yet (the query then runs unprepared and is prepared after the transaction).
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.Dialect != SQLite {
+		return nil // pgx keeps its own statement cache on every connection
+	}
+	if st, ok := tx.bound[query]; ok {
+		return st
+	}
+	prepared, ok := tx.db.stmts.get(query)
+	if !ok {
+		tx.missed = append(tx.missed, query)
+		return nil
+	}
+	st := tx.tx.StmtContext(ctx, prepared)
+	if tx.bound == nil {
+		tx.bound = make(map[string]*sql.Stmt, 16)
+	}
+	tx.bound[query] = st
+	return st
 }
 
 // AfterCommit registers f to run once the transaction has committed.
@@ -238,21 +297,24 @@ func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
 // Savepoint runs fn so that its writes are undone on error while the transaction goes on.
 // Group commit uses it so one bad event never takes its batch down with it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	// Savepoints are named by depth: a released name is free again, so the statements repeat
+	// and stay prepared.
 	tx.sp++
+	defer func() { tx.sp-- }()
 	name := "sp" + strconv.Itoa(tx.sp)
-	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
 		return err
 	}
 	after := len(tx.after)
 	if err := fn(); err != nil {
 		tx.after = tx.after[:after]
-		if _, rbErr := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
 			return errors.Join(err, rbErr)
 		}
-		tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+		tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
 		return err
 	}
-	_, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	_, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
 	return err
 }
 

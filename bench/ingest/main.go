@@ -1,0 +1,381 @@
+// Command ingest measures nines' ingest path end to end: Events API v2 triggers posted over HTTP
+// on loopback by concurrent clients, through the real handlers and the group-committing alert
+// pipeline, into a durable database (SQLite with synchronous=FULL, or a private PostgreSQL with
+// fsync=on). Beside it, in the same run and the same database, it measures a ceiling: the same
+// number of bare single-row INSERTs of the same size, committed in transactions of exactly the
+// sizes the pipeline committed, so the ratio shows what dedup, incidents, the timeline and HTTP
+// cost on top of the storage engine's durable writes.
+//
+//	go run ./bench/ingest -db sqlite,postgres -clients 32 -duration 20s
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nines-dev/nines/internal/alert"
+	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/store"
+	"github.com/nines-dev/nines/internal/timers"
+	"github.com/nines-dev/nines/internal/web"
+)
+
+const routingKey = "bench0routing0key0events0v20001a"
+
+const benchConfig = `services:
+  - id: checkout
+    integrations:
+      - type: events_v2
+        key: ` + routingKey + `
+`
+
+type options struct {
+	clients  int
+	duration time.Duration
+	warmup   time.Duration
+	repeat   float64
+	hotKeys  int
+	profile  string
+	pgURL    string
+}
+
+func main() {
+	var o options
+	dbs := flag.String("db", "sqlite,postgres", "databases to measure: sqlite, postgres, or both separated by a comma")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients, each with one request outstanding")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per database")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured time before measuring")
+	flag.Float64Var(&o.repeat, "repeat", 0.5, "share of events that repeat a dedup key already sent")
+	flag.IntVar(&o.hotKeys, "hot-keys", 1000, "number of dedup keys the repeats are drawn from")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured phase to FILE.<db>")
+	flag.StringVar(&o.pgURL, "pg", "", "PostgreSQL server URL to use instead of starting a private one (it must run with fsync=on)")
+	flag.Parse()
+
+	fmt.Printf("# %d clients, %.0f%% repeated dedup keys, %v measured after %v warm-up, GOMAXPROCS=%d, %s\n",
+		o.clients, o.repeat*100, o.duration, o.warmup, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("%-9s %10s %8s %8s %8s %10s %12s %7s %8s %7s\n", "database", "events/s", "p50", "p99", "p99.9", "ev/commit", "ceiling/s", "ratio",
+		"cpu µs/ev", "busy")
+	for _, name := range strings.Split(*dbs, ",") {
+		if err := runOne(strings.TrimSpace(name), o); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
+}
+
+func runOne(name string, o options) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "nines-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var opt store.Options
+	switch name {
+	case "sqlite":
+		opt.DataDir = dir
+	case "postgres":
+		opt.URL = o.pgURL
+		if opt.URL == "" {
+			url, stop, err := startPostgres(dir)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			opt.URL = url
+		}
+	default:
+		return fmt.Errorf("unknown database %q (want sqlite or postgres)", name)
+	}
+	db, err := store.Open(ctx, opt)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if db.Dialect == store.Postgres {
+		if err := dropAll(ctx, db); err != nil {
+			return err
+		}
+	}
+	// The same schemas nines serve migrates, so the tables carry the same indexes.
+	if _, err := db.Migrate(ctx, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema}); err != nil {
+		return err
+	}
+	cfg, err := config.Parse("bench.yaml", []byte(benchConfig))
+	if err != nil {
+		return err
+	}
+
+	clk := clock.Real{}
+	incidents := incident.New(db, clk)
+	pipeline := alert.NewPipeline(db, incidents, clk)
+	var measuring atomic.Bool
+	var batches []int       // events per commit while measuring; read once the pipeline has stopped
+	var busy time.Duration // time spent in commits while measuring
+	pipeline.Committed = func(events int, took time.Duration) {
+		if measuring.Load() {
+			batches = append(batches, events)
+			busy += took
+		}
+	}
+	srv := &web.Server{Config: config.NewLive(cfg), DB: db, Incidents: incidents, Alerts: pipeline,
+		Tokens: auth.NewTokens(db, clk), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clk, Version: "bench"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	pipelineDone := make(chan struct{})
+	go func() { pipeline.Run(); close(pipelineDone) }()
+	go httpSrv.Serve(ln)
+
+	res := drive("http://"+ln.Addr().String()+"/v2/enqueue", o, &measuring, name)
+	httpSrv.Shutdown(ctx)
+	pipeline.Close()
+	<-pipelineDone
+	if res.err != nil {
+		return res.err
+	}
+
+	ceiling, err := measureCeiling(ctx, db, batches, res.bodySize)
+	if err != nil {
+		return fmt.Errorf("ceiling: %w", err)
+	}
+	rate := float64(res.n) / res.took.Seconds()
+	perCommit := float64(res.n) / float64(max(len(batches), 1))
+	fmt.Printf("%-9s %10.0f %8s %8s %8s %10.1f %12.0f %6.0f%% %8.0f %6.0f%%\n", name, rate, ms(res.p50), ms(res.p99), ms(res.p999), perCommit,
+		ceiling, 100*rate/ceiling, float64(res.cpu.Microseconds())/float64(res.n), 100*busy.Seconds()/res.took.Seconds())
+	return nil
+}
+
+type result struct {
+	n              int
+	took           time.Duration
+	p50, p99, p999 time.Duration
+	bodySize       int
+	cpu            time.Duration // CPU time of this process (server and clients) while measuring
+	err            error
+}
+
+// drive runs the clients for warm-up plus duration and measures the second part.
+func drive(url string, o options, measuring *atomic.Bool, name string) result {
+	transport := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var stop, measure atomic.Bool
+	var firstErr atomic.Value
+	lat := make([][]time.Duration, o.clients)
+	var bodySize atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < o.clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			var buf bytes.Buffer
+			mine := make([]time.Duration, 0, 1<<16)
+			for n := 0; !stop.Load(); n++ {
+				buf.Reset()
+				eventBody(&buf, c, n, rng, o)
+				bodySize.Store(int64(buf.Len()))
+				start := time.Now()
+				resp, err := client.Post(url, "application/json", bytes.NewReader(buf.Bytes()))
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("answer %s", resp.Status))
+					return
+				}
+				if measure.Load() {
+					mine = append(mine, time.Since(start))
+				}
+			}
+			lat[c] = mine
+		}(c)
+	}
+	time.Sleep(o.warmup)
+	var f *os.File
+	if o.profile != "" {
+		var err error
+		if f, err = os.Create(o.profile + "." + name); err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
+	measuring.Store(true)
+	measure.Store(true)
+	start, cpu0 := time.Now(), cpuTime()
+	time.Sleep(o.duration)
+	measure.Store(false)
+	measuring.Store(false)
+	took, cpu := time.Since(start), cpuTime()-cpu0
+	if f != nil {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return result{err: err}
+	}
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return result{err: fmt.Errorf("no request finished while measuring")}
+	}
+	slices.Sort(all)
+	q := func(p float64) time.Duration { return all[int(p*float64(len(all)-1))] }
+	return result{n: len(all), took: took, p50: q(0.5), p99: q(0.99), p999: q(0.999), bodySize: int(bodySize.Load()), cpu: cpu}
+}
+
+// eventBody writes a trigger like a busy exporter's: half the time for a new dedup key, half
+// the time for one of a set of keys that keep firing.
+func eventBody(buf *bytes.Buffer, client, n int, rng *rand.Rand, o options) {
+	var key string
+	if rng.Float64() < o.repeat {
+		key = "hot-" + strconv.Itoa(rng.IntN(o.hotKeys))
+	} else {
+		key = "c" + strconv.Itoa(client) + "-" + strconv.Itoa(n)
+	}
+	fmt.Fprintf(buf, `{"routing_key":%q,"event_action":"trigger","dedup_key":%q,"payload":{"summary":"High 5xx rate on checkout-api (%s)",`+
+		`"source":"checkout-api-%d.prod","severity":"error","component":"checkout-api","group":"prod-eu",`+
+		`"custom_details":{"error_rate":0.124,"threshold":0.05,"region":"eu-west-1"}}}`, routingKey, key, key, client)
+}
+
+// measureCeiling writes the same number of rows, each the size of an event body, as single-row
+// INSERT statements committed in transactions of the sizes the pipeline committed, through the
+// same writer connection with the same durability. It returns rows per second.
+func measureCeiling(ctx context.Context, db *store.DB, batches []int, size int) (float64, error) {
+	if _, err := db.Exec(ctx, `CREATE TABLE bench_ceiling (id `+idType(db)+`, body TEXT NOT NULL)`); err != nil {
+		return 0, err
+	}
+	body := strings.Repeat("x", size)
+	total := 0
+	start := time.Now()
+	for _, n := range batches {
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			for i := 0; i < n; i++ {
+				if _, err := tx.Exec(ctx, `INSERT INTO bench_ceiling (body) VALUES (?)`, body); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}
+
+func idType(db *store.DB) string {
+	if db.Dialect == store.Postgres {
+		return "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+	}
+	return "INTEGER PRIMARY KEY AUTOINCREMENT"
+}
+
+// dropAll empties a PostgreSQL database given with -pg, so every run starts from nothing.
+func dropAll(ctx context.Context, db *store.DB) error {
+	_, err := db.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`)
+	return err
+}
+
+// startPostgres runs a private PostgreSQL server with its durable defaults (fsync=on,
+// synchronous_commit=on), as the postgres user when running as root.
+func startPostgres(dir string) (string, func(), error) {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.Sort(bins)
+	if len(bins) == 0 {
+		return "", nil, fmt.Errorf("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql), or pass -pg URL")
+	}
+	bin := bins[len(bins)-1]
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGQUIT}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", nil, err
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		attr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		os.Chown(dir, uid, gid)
+	}
+	data := filepath.Join(dir, "pg")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "nines", "--auth=trust", "-E", "UTF8")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: attr.Credential}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	pg := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-c", "listen_addresses=127.0.0.1",
+		"-c", fmt.Sprintf("port=%d", port), "-c", "unix_socket_directories="+dir,
+		"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on")
+	pg.SysProcAttr = attr
+	logf, _ := os.Create(filepath.Join(dir, "pg.log"))
+	pg.Stdout, pg.Stderr = logf, logf
+	if err := pg.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		pg.Process.Signal(syscall.SIGINT)
+		pg.Wait()
+	}
+	url := fmt.Sprintf("postgres://nines@127.0.0.1:%d/postgres?sslmode=disable", port)
+	for i := 0; i < 300; i++ {
+		db, err := sql.Open("pgx", url)
+		if err == nil {
+			err = db.Ping()
+			db.Close()
+		}
+		if err == nil {
+			return url, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("postgres did not start; see %s", filepath.Join(dir, "pg.log"))
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms" }
