@@ -134,7 +134,7 @@ func runOne(name string, o options) error {
 	incidents := incident.New(db, clk)
 	pipeline := alert.NewPipeline(db, incidents, clk)
 	var measuring atomic.Bool
-	var batches []int       // events per commit while measuring; read once the pipeline has stopped
+	var batches []int      // events per commit while measuring; read once the pipeline has stopped
 	var busy time.Duration // time spent in commits while measuring
 	pipeline.Committed = func(events int, took time.Duration) {
 		if measuring.Load() {
@@ -378,4 +378,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}
