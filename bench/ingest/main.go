@@ -154,6 +154,9 @@ func runOne(name string, o options) error {
 	go httpSrv.Serve(ln)
 
 	res := drive("http://"+ln.Addr().String()+"/v2/enqueue", o, &measuring, name)
+	if fi, err := os.Stat(filepath.Join(dir, "nines.db-wal")); err == nil {
+		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", name, float64(fi.Size())/(1<<20))
+	}
 	httpSrv.Shutdown(ctx)
 	pipeline.Close()
 	<-pipelineDone

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -35,7 +36,7 @@ func (c *stmtCache) prepareMissed(ctx context.Context, db *sql.DB, queries []str
 		_, have := c.m[q]
 		skip := have || c.closed || len(c.m) >= maxCachedStmts
 		c.mu.RUnlock()
-		if skip {
+		if skip || !cacheable(q) {
 			continue
 		}
 		// A query that does not prepare on its own stays unprepared: it ran fine inside the
@@ -64,4 +65,18 @@ func (c *stmtCache) close() {
 		st.Close()
 	}
 	c.m, c.closed = nil, true
+}
+
+// cacheable reports whether a query is worth keeping prepared: the statements transactions
+// repeat, not the schema changes a migration runs once.
+func cacheable(q string) bool {
+	q = strings.TrimLeft(q, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "SAVEPO", "RELEAS", "ROLLBA":
+		return true
+	}
+	return strings.HasPrefix(strings.ToUpper(q), "WITH")
 }

@@ -264,6 +264,15 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // InsertID runs an INSERT (without a trailing RETURNING) and returns the new row's id column.
 func (tx *Tx) InsertID(ctx context.Context, query string, args ...any) (int64, error) {
+	if tx.db.Dialect == SQLite {
+		// {{id}} makes id the rowid on SQLite, which the driver hands back without the cost of
+		// a result set.
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
 	var id int64
 	err := tx.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
 	return id, err
