@@ -153,7 +153,9 @@ func runOne(name string, o options) error {
 	go func() { pipeline.Run(); close(pipelineDone) }()
 	go httpSrv.Serve(ln)
 
+	load0 := loadAvg()
 	res := drive("http://"+ln.Addr().String()+"/v2/enqueue", o, &measuring, name)
+	fmt.Printf("# %s: load average %s before, %s after (the machine is shared)\n", name, load0, loadAvg())
 	if fi, err := os.Stat(filepath.Join(dir, "nines.db-wal")); err == nil {
 		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", name, float64(fi.Size())/(1<<20))
 	}
@@ -372,6 +374,15 @@ func startPostgres(dir string) (string, func(), error) {
 	}
 	stop()
 	return "", nil, fmt.Errorf("postgres did not start; see %s", filepath.Join(dir, "pg.log"))
+}
+
+// loadAvg is the one-minute load average, which shows how much else ran during a measurement.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 // cpuTime is the user and system CPU time this process has used.
