@@ -61,6 +61,7 @@ type options struct {
 	hotKeys  int
 	profile  string
 	pgURL    string
+	rounds   int
 }
 
 func main() {
@@ -71,12 +72,13 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured time before measuring")
 	flag.Float64Var(&o.repeat, "repeat", 0.5, "share of events that repeat a dedup key already sent")
 	flag.IntVar(&o.hotKeys, "hot-keys", 1000, "number of dedup keys the repeats are drawn from")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured phase to FILE.<db>")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the first measured round to FILE.<db>")
+	flag.IntVar(&o.rounds, "rounds", 4, "rounds of pipeline then ceiling the measured time is split into")
 	flag.StringVar(&o.pgURL, "pg", "", "PostgreSQL server URL to use instead of starting a private one (it must run with fsync=on)")
 	flag.Parse()
 
-	fmt.Printf("# %d clients, %.0f%% repeated dedup keys, %v measured after %v warm-up, GOMAXPROCS=%d, %s\n",
-		o.clients, o.repeat*100, o.duration, o.warmup, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("# %d clients, %.0f%% repeated dedup keys, %v measured in %d rounds after %v warm-up, GOMAXPROCS=%d, %s\n",
+		o.clients, o.repeat*100, o.duration, o.rounds, o.warmup, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
 	fmt.Printf("%-9s %10s %8s %8s %8s %10s %12s %7s %8s %7s\n", "database", "events/s", "p50", "p99", "p99.9", "ev/commit", "ceiling/s", "ratio",
 		"cpu µs/ev", "busy")
 	for _, name := range strings.Split(*dbs, ",") {
@@ -134,12 +136,15 @@ func runOne(name string, o options) error {
 	incidents := incident.New(db, clk)
 	pipeline := alert.NewPipeline(db, incidents, clk)
 	var measuring atomic.Bool
-	var batches []int      // events per commit while measuring; read once the pipeline has stopped
+	var mu sync.Mutex
+	var batches []int      // events per commit while measuring
 	var busy time.Duration // time spent in commits while measuring
 	pipeline.Committed = func(events int, took time.Duration) {
 		if measuring.Load() {
+			mu.Lock()
 			batches = append(batches, events)
 			busy += took
+			mu.Unlock()
 		}
 	}
 	srv := &web.Server{Config: config.NewLive(cfg), DB: db, Incidents: incidents, Alerts: pipeline,
@@ -152,43 +157,75 @@ func runOne(name string, o options) error {
 	pipelineDone := make(chan struct{})
 	go func() { pipeline.Run(); close(pipelineDone) }()
 	go httpSrv.Serve(ln)
+	defer func() {
+		httpSrv.Shutdown(ctx)
+		pipeline.Close()
+		<-pipelineDone
+	}()
 
+	// Rounds alternate the pipeline and its ceiling, so that both see the same share of a
+	// machine whose other load comes and goes.
 	load0 := loadAvg()
-	res := drive("http://"+ln.Addr().String()+"/v2/enqueue", o, &measuring, name)
+	var all []time.Duration
+	var took, cpu, ceilingTook time.Duration
+	var commits, ceilingRows int
+	for round := 0; round < o.rounds; round++ {
+		warmup := time.Duration(0)
+		if round == 0 {
+			warmup = o.warmup
+		}
+		profile := ""
+		if round == 0 && o.profile != "" {
+			profile = o.profile + "." + name
+		}
+		res := drive("http://"+ln.Addr().String()+"/v2/enqueue", o, round, warmup, o.duration/time.Duration(o.rounds), profile, &measuring)
+		if res.err != nil {
+			return res.err
+		}
+		all = append(all, res.lat...)
+		took += res.took
+		cpu += res.cpu
+		mu.Lock()
+		round := batches
+		batches = nil
+		mu.Unlock()
+		commits += len(round)
+		n, d, err := measureCeiling(ctx, db, round, res.bodySize)
+		if err != nil {
+			return fmt.Errorf("ceiling: %w", err)
+		}
+		ceilingRows += n
+		ceilingTook += d
+	}
 	fmt.Printf("# %s: load average %s before, %s after (the machine is shared)\n", name, load0, loadAvg())
 	if fi, err := os.Stat(filepath.Join(dir, "nines.db-wal")); err == nil {
 		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", name, float64(fi.Size())/(1<<20))
 	}
-	httpSrv.Shutdown(ctx)
-	pipeline.Close()
-	<-pipelineDone
-	if res.err != nil {
-		return res.err
+	if len(all) == 0 {
+		return fmt.Errorf("no request finished while measuring")
 	}
-
-	ceiling, err := measureCeiling(ctx, db, batches, res.bodySize)
-	if err != nil {
-		return fmt.Errorf("ceiling: %w", err)
-	}
-	rate := float64(res.n) / res.took.Seconds()
-	perCommit := float64(res.n) / float64(max(len(batches), 1))
-	fmt.Printf("%-9s %10.0f %8s %8s %8s %10.1f %12.0f %6.0f%% %8.0f %6.0f%%\n", name, rate, ms(res.p50), ms(res.p99), ms(res.p999), perCommit,
-		ceiling, 100*rate/ceiling, float64(res.cpu.Microseconds())/float64(res.n), 100*busy.Seconds()/res.took.Seconds())
+	slices.Sort(all)
+	q := func(p float64) time.Duration { return all[int(p*float64(len(all)-1))] }
+	rate := float64(len(all)) / took.Seconds()
+	ceiling := float64(ceilingRows) / ceilingTook.Seconds()
+	fmt.Printf("%-9s %10.0f %8s %8s %8s %10.1f %12.0f %6.0f%% %8.0f %6.0f%%\n", name, rate, ms(q(0.5)), ms(q(0.99)), ms(q(0.999)),
+		float64(len(all))/float64(max(commits, 1)), ceiling, 100*rate/ceiling, float64(cpu.Microseconds())/float64(len(all)),
+		100*busy.Seconds()/took.Seconds())
 	return nil
 }
 
 type result struct {
-	n              int
-	took           time.Duration
-	p50, p99, p999 time.Duration
-	bodySize       int
-	cpu            time.Duration // CPU time of this process (server and clients) while measuring
-	err            error
+	lat      []time.Duration // of every request answered while measuring
+	took     time.Duration
+	bodySize int
+	cpu      time.Duration // CPU time of this process (server and clients) while measuring
+	err      error
 }
 
 // drive runs the clients for warm-up plus duration and measures the second part.
-func drive(url string, o options, measuring *atomic.Bool, name string) result {
+func drive(url string, o options, round int, warmup, duration time.Duration, profile string, measuring *atomic.Bool) result {
 	transport := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
+	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	var stop, measure atomic.Bool
 	var firstErr atomic.Value
@@ -199,12 +236,12 @@ func drive(url string, o options, measuring *atomic.Bool, name string) result {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(round)))
 			var buf bytes.Buffer
 			mine := make([]time.Duration, 0, 1<<16)
 			for n := 0; !stop.Load(); n++ {
 				buf.Reset()
-				eventBody(&buf, c, n, rng, o)
+				eventBody(&buf, round, c, n, rng, o)
 				bodySize.Store(int64(buf.Len()))
 				start := time.Now()
 				resp, err := client.Post(url, "application/json", bytes.NewReader(buf.Bytes()))
@@ -225,18 +262,18 @@ func drive(url string, o options, measuring *atomic.Bool, name string) result {
 			lat[c] = mine
 		}(c)
 	}
-	time.Sleep(o.warmup)
+	time.Sleep(warmup)
 	var f *os.File
-	if o.profile != "" {
+	if profile != "" {
 		var err error
-		if f, err = os.Create(o.profile + "." + name); err == nil {
+		if f, err = os.Create(profile); err == nil {
 			pprof.StartCPUProfile(f)
 		}
 	}
 	measuring.Store(true)
 	measure.Store(true)
 	start, cpu0 := time.Now(), cpuTime()
-	time.Sleep(o.duration)
+	time.Sleep(duration)
 	measure.Store(false)
 	measuring.Store(false)
 	took, cpu := time.Since(start), cpuTime()-cpu0
@@ -253,22 +290,17 @@ func drive(url string, o options, measuring *atomic.Bool, name string) result {
 	for _, l := range lat {
 		all = append(all, l...)
 	}
-	if len(all) == 0 {
-		return result{err: fmt.Errorf("no request finished while measuring")}
-	}
-	slices.Sort(all)
-	q := func(p float64) time.Duration { return all[int(p*float64(len(all)-1))] }
-	return result{n: len(all), took: took, p50: q(0.5), p99: q(0.99), p999: q(0.999), bodySize: int(bodySize.Load()), cpu: cpu}
+	return result{lat: all, took: took, bodySize: int(bodySize.Load()), cpu: cpu}
 }
 
 // eventBody writes a trigger like a busy exporter's: half the time for a new dedup key, half
 // the time for one of a set of keys that keep firing.
-func eventBody(buf *bytes.Buffer, client, n int, rng *rand.Rand, o options) {
+func eventBody(buf *bytes.Buffer, round, client, n int, rng *rand.Rand, o options) {
 	var key string
 	if rng.Float64() < o.repeat {
 		key = "hot-" + strconv.Itoa(rng.IntN(o.hotKeys))
 	} else {
-		key = "c" + strconv.Itoa(client) + "-" + strconv.Itoa(n)
+		key = "r" + strconv.Itoa(round) + "c" + strconv.Itoa(client) + "-" + strconv.Itoa(n)
 	}
 	fmt.Fprintf(buf, `{"routing_key":%q,"event_action":"trigger","dedup_key":%q,"payload":{"summary":"High 5xx rate on checkout-api (%s)",`+
 		`"source":"checkout-api-%d.prod","severity":"error","component":"checkout-api","group":"prod-eu",`+
@@ -277,10 +309,10 @@ func eventBody(buf *bytes.Buffer, client, n int, rng *rand.Rand, o options) {
 
 // measureCeiling writes the same number of rows, each the size of an event body, as single-row
 // INSERT statements committed in transactions of the sizes the pipeline committed, through the
-// same writer connection with the same durability. It returns rows per second.
-func measureCeiling(ctx context.Context, db *store.DB, batches []int, size int) (float64, error) {
-	if _, err := db.Exec(ctx, `CREATE TABLE bench_ceiling (id `+idType(db)+`, body TEXT NOT NULL)`); err != nil {
-		return 0, err
+// same writer connection with the same durability. It returns the rows written and the time.
+func measureCeiling(ctx context.Context, db *store.DB, batches []int, size int) (int, time.Duration, error) {
+	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_ceiling (id `+idType(db)+`, body TEXT NOT NULL)`); err != nil {
+		return 0, 0, err
 	}
 	body := strings.Repeat("x", size)
 	total := 0
@@ -295,11 +327,11 @@ func measureCeiling(ctx context.Context, db *store.DB, batches []int, size int) 
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		total += n
 	}
-	return float64(total) / time.Since(start).Seconds(), nil
+	return total, time.Since(start), nil
 }
 
 func idType(db *store.DB) string {
