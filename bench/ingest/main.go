@@ -309,27 +309,42 @@ func eventBody(buf *bytes.Buffer, round, client, n int, rng *rand.Rand, o option
 
 // measureCeiling writes the same number of rows, each the size of an event body, as single-row
 // INSERT statements committed in transactions of the sizes the pipeline committed, through the
-// same writer connection with the same durability. It returns the rows written and the time.
+// same writer connection with the same durability, and overlapping the flush of one transaction
+// with the next as the pipeline does (at most two waiting for the disk). It returns the rows
+// written and the time taken until the last one was durable.
 func measureCeiling(ctx context.Context, db *store.DB, batches []int, size int) (int, time.Duration, error) {
 	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_ceiling (id `+idType(db)+`, body TEXT NOT NULL)`); err != nil {
 		return 0, 0, err
 	}
 	body := strings.Repeat("x", size)
 	total := 0
+	unanswered := make(chan struct{}, 2)
+	var flushErr atomic.Value
 	start := time.Now()
 	for _, n := range batches {
-		err := db.Tx(ctx, func(tx *store.Tx) error {
+		unanswered <- struct{}{}
+		err := db.TxThen(ctx, func(tx *store.Tx) error {
 			for i := 0; i < n; i++ {
 				if _, err := tx.Exec(ctx, `INSERT INTO bench_ceiling (body) VALUES (?)`, body); err != nil {
 					return err
 				}
 			}
 			return nil
+		}, func(err error) {
+			if err != nil {
+				flushErr.CompareAndSwap(nil, err)
+			}
+			<-unanswered
 		})
 		if err != nil {
 			return 0, 0, err
 		}
 		total += n
+	}
+	unanswered <- struct{}{}
+	unanswered <- struct{}{}
+	if err, _ := flushErr.Load().(error); err != nil {
+		return 0, 0, err
 	}
 	return total, time.Since(start), nil
 }

@@ -42,6 +42,7 @@ type DB struct {
 	queries sync.Map // query text with ? placeholders -> rewritten for the dialect
 	stmts   stmtCache
 	ckpt    *checkpointer // SQLite only
+	wal     *walSync      // SQLite only
 }
 
 // Options says where the database lives.
@@ -71,9 +72,11 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	path := filepath.Join(dir, "nines.db")
-	// synchronous(FULL): a commit is on disk before the caller hears about it, so a 202 survives
-	// power loss as well as kill -9. Group commit keeps the cost to one fsync per batch.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	// A commit is on disk before the caller hears about it, so a 202 survives power loss as well
+	// as kill -9. SQLite's synchronous(FULL) would flush inside the commit, holding the one writer
+	// while the disk works; with synchronous(NORMAL) the commit only writes the WAL, and walSync
+	// flushes it before Tx returns (see walsync.go), one flush for every commit written meanwhile.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
 	// The writer never checkpoints: copying the WAL into the database (and its fsync) would
 	// stall the commit that crossed the threshold. The checkpointer does it beside the writer.
@@ -91,7 +94,7 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	db := &DB{Dialect: SQLite, write: write, read: read}
+	db := &DB{Dialect: SQLite, write: write, read: read, wal: startWALSync(path + "-wal")}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -134,6 +137,9 @@ func (db *DB) Close() error {
 	var err error
 	if db.ckpt != nil {
 		err = db.ckpt.stop()
+	}
+	if db.wal != nil {
+		db.wal.close()
 	}
 	db.stmts.close()
 	err = errors.Join(err, db.write.Close())
@@ -191,37 +197,99 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // Exec runs one statement on the writer, in its own transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := db.write.ExecContext(ctx, db.Q(query), args...)
-	if err == nil && db.ckpt != nil {
-		db.ckpt.committed()
+	if err != nil || db.wal == nil {
+		return res, err
 	}
-	return res, err
+	db.ckpt.committed()
+	return res, db.wal.wait(db.wal.commit(nil))
 }
 
-// Tx runs fn in a write transaction and commits it if fn returns nil. Functions registered with
-// Tx.AfterCommit run after a successful commit, in order: that is where work is woken up.
+// Tx runs fn in a write transaction and commits it if fn returns nil. It returns once the commit
+// is durable. Functions registered with Tx.AfterCommit run after that, in order: that is where
+// work is woken up.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	var seq uint64
+	tx, err := db.tx(ctx, fn, func(*Tx) {
+		if db.wal != nil {
+			seq = db.wal.commit(nil)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	tx := &Tx{db: db, tx: sqlTx}
-	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
-		db.stmts.prepareMissed(ctx, db.write, tx.missed)
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return err
-	}
-	if db.ckpt != nil {
-		db.ckpt.committed()
+	if db.wal != nil {
+		if err := db.wal.wait(seq); err != nil {
+			return err
+		}
 	}
 	for _, f := range tx.after {
 		f()
 	}
+	return nil
+}
+
+// TxThen is Tx for callers that commit in batches (group commit): it returns as soon as the
+// transaction has committed, which may be before the commit is durable, and calls durable once
+// it is, after the AfterCommit functions, or with the error that keeps it from being durable.
+// durable may run on another goroutine. Answer waiting callers in durable; meanwhile the next
+// batch can run, so the disk flushes one batch while the next one is applied. When TxThen
+// returns an error, durable is not called.
+func (db *DB) TxThen(ctx context.Context, fn func(*Tx) error, durable func(error)) error {
+	whenDurable := func(tx *Tx) func(error) {
+		return func(err error) {
+			if err == nil {
+				for _, f := range tx.after {
+					f()
+				}
+			}
+			durable(err)
+		}
+	}
+	tx, err := db.tx(ctx, fn, func(tx *Tx) {
+		if db.wal != nil {
+			db.wal.commit(whenDurable(tx))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if db.wal == nil {
+		whenDurable(tx)(nil) // PostgreSQL's commit is durable when it returns
+	}
+	return nil
+}
+
+// tx runs fn in a transaction and commits it; committed runs right after the commit, before the
+// writer connection is used again.
+func (db *DB) tx(ctx context.Context, fn func(*Tx) error, committed func(*Tx)) (*Tx, error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	tx := &Tx{db: db, tx: sqlTx}
+	defer func() {
+		// A panic (a hook's bug, recovered by the HTTP server) must not leave the transaction
+		// open: on SQLite it would hold the only writer connection and stop every later write.
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		db.stmts.prepareMissed(ctx, db.write, tx.missed)
+		return nil, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, err
+	}
+	committed(tx)
+	if db.ckpt != nil {
+		db.ckpt.committed()
+	}
 	// The writer connection is free again: prepare what this transaction ran unprepared.
 	db.stmts.prepareMissed(ctx, db.write, tx.missed)
-	return nil
+	return tx, nil
 }
 
 // Tx is a write transaction.
