@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 )
@@ -155,9 +157,14 @@ func (w *walSync) close() {
 	<-w.callsDone
 }
 
-// flush writes the WAL's data to disk. The WAL exists as long as any connection is open.
+// flush writes the WAL's data to disk.
 func flush(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		// SQLite removes the WAL only after copying all of it into the database file and
+		// syncing that: there is nothing left to flush.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
