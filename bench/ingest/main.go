@@ -167,7 +167,7 @@ func runOne(name string, o options) error {
 	load0 := loadAvg()
 	var all []time.Duration
 	var took, cpu, ceilingTook time.Duration
-	var commits, ceilingRows int
+	var commits, ceilingRows, rowSize int
 	for round := 0; round < o.rounds; round++ {
 		warmup := time.Duration(0)
 		if round == 0 {
@@ -189,6 +189,7 @@ func runOne(name string, o options) error {
 		batches = nil
 		mu.Unlock()
 		commits += len(round)
+		rowSize = res.bodySize
 		n, d, err := measureCeiling(ctx, db, round, res.bodySize)
 		if err != nil {
 			return fmt.Errorf("ceiling: %w", err)
@@ -196,7 +197,7 @@ func runOne(name string, o options) error {
 		ceilingRows += n
 		ceilingTook += d
 	}
-	fmt.Printf("# %s: load average %s before, %s after (the machine is shared)\n", name, load0, loadAvg())
+	fmt.Printf("# %s: load average %s before, %s after (the machine is shared); ceiling rows of %d bytes\n", name, load0, loadAvg(), rowSize)
 	if fi, err := os.Stat(filepath.Join(dir, "nines.db-wal")); err == nil {
 		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", name, float64(fi.Size())/(1<<20))
 	}
