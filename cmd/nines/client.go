@@ -24,7 +24,8 @@ func (c *client) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.token, "token", envOr("NINES_TOKEN", ""), "API token (env NINES_TOKEN)")
 }
 
-// do sends a request and decodes a JSON answer into out. A non-2xx answer is an error that
+// do sends a request and decodes a JSON answer into out (or, for a *[]byte, hands it over as
+// it came). A non-2xx answer is an error that
 // carries the server's message.
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
 	if c.http == nil {
@@ -76,6 +77,10 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 			msg = strings.TrimSpace(string(data))
 		}
 		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
+	}
+	if b, ok := out.(*[]byte); ok { // a rendered document, not JSON
+		*b = data
+		return nil
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)

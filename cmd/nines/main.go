@@ -38,14 +38,24 @@ func commands() map[string]command {
 		"event":     {"send an Events API v2 event (trigger, ack, resolve)", runEvent},
 
 		// on-call (schedules, escalation, notifications)
+		"oncall": {"who is on call, and overrides (add, list, delete)", runOnCall},
 
 		// monitors (probes, heartbeats)
+		"monitors": {"list monitors of a running server and their status", runMonitors},
+		"agent":    {"run probes from another location and report to a server", runAgent},
 
 		// SLOs
+		"slo":    {"export SLOs as Prometheus rules, or show their error budgets", runSLO},
+		"gate":   {"release gate: exit 0 to ship, 1 to slow down (error budget spent)", runGate},
+		"report": {"reports: sla (availability against the SLA), oncall (load and time off owed)", runReport},
 
 		// web accounts, status pages
+		"user": {"create users, set passwords, disable and list them (works offline)", runUser},
 
 		// response (changes, postmortems, action items)
+		"declare":    {"declare an incident by hand", runDeclare},
+		"deploy":     {"record a deploy of a service (for pipelines)", runDeploy},
+		"postmortem": {"draft, show or add action items to an incident's postmortem", runPostmortem},
 	}
 }
 

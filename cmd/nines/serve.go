@@ -12,13 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
-	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,35 +51,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 
-	clk := clock.Real{}
-	incidents := incident.New(db, clk)
-	pipeline := alert.NewPipeline(db, incidents, clk)
-	runner := timers.NewRunner(db, clk, log)
-	srv := &web.Server{Config: live, DB: db, Incidents: incidents, Alerts: pipeline, Tokens: auth.NewTokens(db, clk),
-		Log: log, Clock: clk, Version: version}
-
-	// on-call (schedules, escalation, notifications)
-
-	// monitors (probes, heartbeats)
-
-	// SLOs
-
-	// web accounts, status pages
-
-	// response (changes, postmortems, action items)
+	a, err := app.New(ctx, live, db, clock.Real{}, log, app.Options{BaseURL: "http://" + addr, Version: version, Mailer: subscriberMailer()})
+	if err != nil {
+		return err
+	}
+	defer a.Stop()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-
-	pipelineDone := make(chan struct{})
-	go func() { pipeline.Run(); close(pipelineDone) }()
-	runCtx, stopRunner := context.WithCancel(context.Background())
-	defer stopRunner()
-	runnerDone := make(chan struct{})
-	go func() { runner.Run(runCtx); close(runnerDone) }()
+	httpSrv := &http.Server{Handler: a.Web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv.RegisterOnShutdown(a.Web.StopStreams) // web accounts, status pages: open pages must not hold up shutdown
+	a.Start()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -118,10 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	pipeline.Close()
-	<-pipelineDone
-	stopRunner()
-	<-runnerDone
+	a.Stop()
 	log.Info("stopped")
 	return nil
 }

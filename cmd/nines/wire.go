@@ -8,33 +8,12 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/nines-dev/nines/internal/alert"
-	"github.com/nines-dev/nines/internal/auth"
-	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/store"
-	"github.com/nines-dev/nines/internal/timers"
 )
 
 // schemas lists every package's tables, in the order they must be created.
-func schemas() []store.Schema {
-	return []store.Schema{
-		store.OwnSchema,
-		incident.Schema,
-		alert.Schema,
-		auth.Schema,
-		timers.Schema,
-
-		// on-call (schedules, escalation, notifications)
-
-		// monitors (probes, heartbeats)
-
-		// SLOs
-
-		// web accounts, status pages
-
-		// response (changes, postmortems, action items)
-	}
-}
+func schemas() []store.Schema { return app.Schemas() }
 
 // dbFlags are the flags that say where the database is.
 type dbFlags struct {

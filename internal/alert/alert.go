@@ -87,6 +87,8 @@ type Alert struct {
 	AcknowledgedAt *time.Time      `json:"acknowledged_at,omitempty"`
 	ResolvedAt     *time.Time      `json:"resolved_at,omitempty"`
 	Details        json.RawMessage `json:"details"`
+	// Actionable is a responder's verdict, absent until given.
+	Actionable *bool `json:"actionable,omitempty"`
 }
 
 // Timeline event types written by this package.
@@ -128,7 +130,7 @@ func (p *Pipeline) apply(ctx context.Context, tx *store.Tx, t Target, ev Event, 
 			if err := p.incidents.Append(ctx, tx, open.IncidentID, EventRepeated, at, actor, eventData(open.ID, ev)); err != nil {
 				return res, err
 			}
-			return res, p.incidents.Touch(ctx, tx, open.IncidentID, at)
+			return res, p.incidents.Repeated(ctx, tx, open.IncidentID, ev.Severity, at)
 		}
 		var inc incident.Incident
 		joined := false
@@ -284,7 +286,7 @@ func eventData(alertID int64, ev Event) eventRecord {
 // ForIncident lists the alerts of an incident, oldest first.
 func (p *Pipeline) ForIncident(ctx context.Context, incidentID int64) ([]Alert, error) {
 	rows, err := p.db.Query(ctx, `SELECT id, incident_id, service_id, dedup_key, state, severity, summary, source, integration, count,
-		first_seen, last_seen, acknowledged_at, resolved_at, details FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+		first_seen, last_seen, acknowledged_at, resolved_at, details, actionable FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -295,9 +297,14 @@ func (p *Pipeline) ForIncident(ctx context.Context, incidentID int64) ([]Alert, 
 		var first, last int64
 		var acked, resolved sql.NullInt64
 		var details string
+		var actionable *int64
 		if err := rows.Scan(&a.ID, &a.IncidentID, &a.ServiceID, &a.DedupKey, &a.State, &a.Severity, &a.Summary, &a.Source, &a.Integration,
-			&a.Count, &first, &last, &acked, &resolved, &details); err != nil {
+			&a.Count, &first, &last, &acked, &resolved, &details, &actionable); err != nil {
 			return nil, err
+		}
+		if actionable != nil {
+			v := *actionable == 1
+			a.Actionable = &v
 		}
 		a.FirstSeen, a.LastSeen = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
 		if acked.Valid {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AlertmanagerPayload is the body of an Alertmanager webhook (payload version 4).
@@ -61,6 +62,10 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 			continue
 		}
 		key := a.Fingerprint
+		if utf8.RuneCountInString(key) > maxDedupKey {
+			bad.add("'alerts[%d].fingerprint' is too long (maximum %d characters)", i, maxDedupKey)
+			continue
+		}
 		if key == "" {
 			key = labelsFingerprint(a.Labels)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -202,18 +203,31 @@ func jsonError(err error) error {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			bad.add("the body must be a JSON object, not a %s", te.Value)
+			bad.add("the body must be a JSON object, not %s", withArticle(te.Value))
 		} else {
 			bad.add("'%s' must be %s, not %s", field, typeName(te.Type.String()), te.Value)
 		}
 	case errors.As(err, &se):
 		bad.Message = "Malformed JSON"
 		bad.add("invalid JSON at byte %d: %v", se.Offset, se)
+	case errors.Is(err, io.EOF):
+		bad.Message = "Malformed JSON"
+		bad.add("the body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		bad.Message = "Malformed JSON"
+		bad.add("the body ends in the middle of its JSON (unexpected EOF)")
 	default:
 		bad.Message = "Malformed JSON"
 		bad.add("%v", err)
 	}
 	return bad
+}
+
+func withArticle(jsonType string) string {
+	if jsonType == "array" || jsonType == "object" {
+		return "an " + jsonType
+	}
+	return "a " + jsonType
 }
 
 func typeName(t string) string {

@@ -144,7 +144,6 @@ var errIsolate = errors.New("a request of the batch failed")
 func (p *Pipeline) commit(batch []*request, n int) {
 	start := time.Now()
 	ctx := context.Background()
-	now := p.clock.Now().Truncate(time.Millisecond)
 	answer := func(err error) {
 		for _, r := range batch {
 			if err != nil {
@@ -162,6 +161,9 @@ func (p *Pipeline) commit(batch []*request, n int) {
 	// transaction is rolled back and the batch runs again, each request under its savepoint,
 	// so the failure takes only its own request down.
 	err := p.db.TxThen(ctx, func(tx *store.Tx) error {
+		// The time is read once the transaction holds the database: read before, while waiting
+		// for a person's acknowledgement to commit, it would stamp a later resolve earlier.
+		now := p.clock.Now().Truncate(time.Millisecond)
 		for _, r := range batch {
 			if err := p.applyEvents(ctx, tx, r, now); err != nil {
 				return errIsolate
@@ -171,6 +173,7 @@ func (p *Pipeline) commit(batch []*request, n int) {
 	}, answer)
 	if errors.Is(err, errIsolate) {
 		err = p.db.TxThen(ctx, func(tx *store.Tx) error {
+			now := p.clock.Now().Truncate(time.Millisecond)
 			for _, r := range batch {
 				r.err = p.applyRequest(ctx, tx, r, now)
 			}

@@ -1,5 +1,6 @@
 // Package auth says who is calling and what they may do: roles, API tokens (stored as hashes,
-// with an expiry) and the principal a request acts as.
+// with an expiry), local users with argon2id passwords, server-side browser sessions, login rate
+// limiting, team scoping, the audit log, and the principal a request acts as.
 package auth
 
 import (
@@ -60,6 +61,22 @@ type Principal struct {
 	ID   string
 	Name string
 	Role Role
+	// Teams scopes the principal: when set, it may act only on services these teams own (and on
+	// services no team owns). Empty means every team.
+	Teams []string
+}
+
+// InTeam reports whether the principal may act on something owned by team ("" is unowned).
+func (p Principal) InTeam(team string) bool {
+	if team == "" || len(p.Teams) == 0 {
+		return true
+	}
+	for _, t := range p.Teams {
+		if t == team {
+			return true
+		}
+	}
+	return false
 }
 
 // Actor names the principal on timelines: "token:ci", "user:alice".
@@ -68,7 +85,7 @@ func (p Principal) Actor() string { return p.Kind + ":" + p.Name }
 // Can reports whether the principal's role includes r.
 func (p Principal) Can(r Role) bool { return p.Role >= r }
 
-// Schema holds API tokens.
+// Schema holds API tokens, users, sessions and the audit log.
 var Schema = store.Schema{Component: "auth", Migrations: []string{`
 CREATE TABLE api_tokens (
 	id {{id}},
@@ -80,7 +97,7 @@ CREATE TABLE api_tokens (
 	last_used_at BIGINT,
 	revoked_at BIGINT
 );
-`}}
+`, accountsMigration}}
 
 // Token is an API token as stored (never with its secret).
 type Token struct {
@@ -89,6 +106,7 @@ type Token struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Teams     []string   `json:"teams,omitempty"`
 }
 
 // Tokens creates and checks API tokens.
@@ -109,6 +127,11 @@ const DefaultTTL = 7 * 24 * time.Hour
 // Create makes a token. ttl 0 means it never expires, which must be asked for explicitly.
 // The secret is returned once and only its hash is kept.
 func (t *Tokens) Create(ctx context.Context, name string, role Role, ttl time.Duration) (string, Token, error) {
+	return t.CreateScoped(ctx, name, role, ttl, nil)
+}
+
+// CreateScoped makes a token that may act only on services of the given teams.
+func (t *Tokens) CreateScoped(ctx context.Context, name string, role Role, ttl time.Duration, teams []string) (string, Token, error) {
 	if strings.TrimSpace(name) == "" {
 		return "", Token{}, errors.New("token name is required")
 	}
@@ -121,7 +144,7 @@ func (t *Tokens) Create(ctx context.Context, name string, role Role, ttl time.Du
 	}
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	now := t.clock.Now()
-	tok := Token{Name: name, Role: role.String(), CreatedAt: now.Truncate(time.Millisecond)}
+	tok := Token{Name: name, Role: role.String(), CreatedAt: now.Truncate(time.Millisecond), Teams: cleanTeams(teams)}
 	var expires sql.NullInt64
 	if ttl > 0 {
 		e := now.Add(ttl).Truncate(time.Millisecond)
@@ -130,8 +153,8 @@ func (t *Tokens) Create(ctx context.Context, name string, role Role, ttl time.Du
 	}
 	err := t.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		tok.ID, err = tx.InsertID(ctx, `INSERT INTO api_tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			name, role.String(), hashToken(secret), now.UnixMilli(), expires)
+		tok.ID, err = tx.InsertID(ctx, `INSERT INTO api_tokens (name, role, hash, created_at, expires_at, teams) VALUES (?, ?, ?, ?, ?, ?)`,
+			name, role.String(), hashToken(secret), now.UnixMilli(), expires, strings.Join(tok.Teams, ","))
 		return err
 	})
 	return secret, tok, err
@@ -146,10 +169,10 @@ func (t *Tokens) Verify(ctx context.Context, secret string) (Principal, error) {
 		return Principal{}, ErrInvalidToken
 	}
 	var id int64
-	var name, role string
+	var name, role, teams string
 	var expires, revoked sql.NullInt64
-	err := t.db.QueryRow(ctx, `SELECT id, name, role, expires_at, revoked_at FROM api_tokens WHERE hash = ?`, hashToken(secret)).
-		Scan(&id, &name, &role, &expires, &revoked)
+	err := t.db.QueryRow(ctx, `SELECT id, name, role, expires_at, revoked_at, teams FROM api_tokens WHERE hash = ?`, hashToken(secret)).
+		Scan(&id, &name, &role, &expires, &revoked, &teams)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrInvalidToken
 	}
@@ -164,7 +187,7 @@ func (t *Tokens) Verify(ctx context.Context, secret string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{Kind: "token", ID: fmt.Sprint(id), Name: name, Role: r}, nil
+	return Principal{Kind: "token", ID: fmt.Sprint(id), Name: name, Role: r, Teams: splitTeams(teams)}, nil
 }
 
 // Revoke revokes a token by id.
@@ -181,7 +204,7 @@ func (t *Tokens) Revoke(ctx context.Context, id int64) error {
 
 // List returns the tokens that are neither revoked nor expired.
 func (t *Tokens) List(ctx context.Context) ([]Token, error) {
-	rows, err := t.db.Query(ctx, `SELECT id, name, role, created_at, expires_at FROM api_tokens
+	rows, err := t.db.Query(ctx, `SELECT id, name, role, created_at, expires_at, teams FROM api_tokens
 		WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id`, t.clock.Now().UnixMilli())
 	if err != nil {
 		return nil, err
@@ -192,10 +215,11 @@ func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 		var tok Token
 		var created int64
 		var expires sql.NullInt64
-		if err := rows.Scan(&tok.ID, &tok.Name, &tok.Role, &created, &expires); err != nil {
+		var teams string
+		if err := rows.Scan(&tok.ID, &tok.Name, &tok.Role, &created, &expires, &teams); err != nil {
 			return nil, err
 		}
-		tok.CreatedAt = time.UnixMilli(created).UTC()
+		tok.CreatedAt, tok.Teams = time.UnixMilli(created).UTC(), splitTeams(teams)
 		if expires.Valid {
 			e := time.UnixMilli(expires.Int64).UTC()
 			tok.ExpiresAt = &e
@@ -209,3 +233,5 @@ func hashToken(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
+
+func itoa64(n int64) string { return fmt.Sprint(n) }

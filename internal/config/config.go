@@ -34,6 +34,7 @@ type Config struct {
 	SLOs               []SLO              `yaml:"slos"`
 	StatusPages        []StatusPage       `yaml:"status_pages"`
 	Incidents          IncidentSettings   `yaml:"incidents"`
+	Auth               Auth               `yaml:"auth"`
 
 	// OpenSLO holds the OpenSLO v1 documents found beside the native config.
 	OpenSLO []OpenSLODocument `yaml:"-"`
@@ -130,6 +131,13 @@ func (c *Config) parse(file string, data []byte, errs *Errors) {
 		if isNull(root) {
 			continue
 		}
+		// OpenSLO tools also write a list of documents as one YAML document.
+		if root.Kind == yaml.SequenceNode && len(root.Content) > 0 && strings.HasPrefix(apiVersion(root.Content[0]), "openslo/") {
+			for _, item := range root.Content {
+				c.OpenSLO = append(c.OpenSLO, parseOpenSLO(file, item, errs))
+			}
+			continue
+		}
 		if api := apiVersion(root); api != "" {
 			if !strings.HasPrefix(api, "openslo/") {
 				errs.add(Pos{file, root.Line, root.Column}, "unsupported apiVersion %q (nines reads openslo/v1 documents and its own format, which has no apiVersion)", api)
@@ -217,6 +225,7 @@ func (c *Config) validate(errs *Errors) {
 	c.validateSLOs(errs)
 	c.validateStatusPages(errs)
 	c.validateIncidents(errs)
+	c.validateAuth(errs)
 }
 
 // ids checks that every id of a section is set, well-formed and unique, and returns the set.

@@ -172,10 +172,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yaml.MappingNode && !isNull(n) {
 		d.errs.add(d.pos(n), "expected a mapping, found %s", describe(n))
 		return
 	}
@@ -202,11 +199,39 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		node.Pos = d.pos(n)
 		node.keys = map[string]Pos{}
 	}
+	// An empty item ("- " in a list) is an object with nothing set, which validation reports
+	// at the item's position.
+	if isNull(n) {
+		return
+	}
+	d.decodeKeys(n, v, fields, known, node)
+}
+
+// decodeKeys decodes the keys of mapping n into v. Mappings merged in with "<<" are decoded
+// first, so the mapping's own keys override them, as YAML merge keys mean; of several merged
+// mappings the first wins.
+func (d *decoder) decodeKeys(n *yaml.Node, v reflect.Value, fields map[string]int, known []string, node *Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Tag != "!!merge" {
+			continue
+		}
+		srcs := []*yaml.Node{n.Content[i+1]}
+		if val := resolveAlias(n.Content[i+1]); val.Kind == yaml.SequenceNode {
+			srcs = val.Content
+		}
+		for j := len(srcs) - 1; j >= 0; j-- {
+			src := resolveAlias(srcs[j])
+			if src.Kind != yaml.MappingNode {
+				d.errs.add(d.pos(srcs[j]), "<<: expected a mapping or a list of mappings to merge, found %s", describe(src))
+				continue
+			}
+			d.decodeKeys(src, v, fields, known, node)
+		}
+	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		if k.Value == "<<" && k.Tag == "!!merge" {
-			d.decodeStruct(val, v)
+		if k.Tag == "!!merge" {
 			continue
 		}
 		idx, ok := fields[k.Value]
@@ -224,6 +249,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		}
 		d.decode(val, v.Field(idx))
 	}
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
 }
 
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value) {

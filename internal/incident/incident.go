@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -66,6 +67,14 @@ type Incident struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	// SEV is the response level (SEV1..SEV5): from the alert severity at first, then by hand.
+	SEV string `json:"sev,omitempty"`
+	// ImpactStartedAt is when customers were first affected, often before anyone knew.
+	ImpactStartedAt *time.Time `json:"impact_started_at,omitempty"`
+	// Roles maps a role (commander, communications, scribe, ...) to the person holding it.
+	Roles map[string]string `json:"roles,omitempty"`
+	// DeclaredBy is who opened the incident by hand; empty when alerts opened it.
+	DeclaredBy string `json:"declared_by,omitempty"`
 }
 
 // Event is one entry of a timeline.
@@ -107,9 +116,13 @@ type Hook func(ctx context.Context, tx *store.Tx, ch Change) error
 
 // Service reads and changes incidents.
 type Service struct {
-	db    *store.DB
-	clock clock.Clock
-	hooks []Hook
+	db          *store.DB
+	clock       clock.Clock
+	hooks       []Hook
+	appendHooks []AppendHook
+	// SEVFor maps an alert severity to the SEV level a new incident starts at; nil uses
+	// DefaultSEV. Set once, at start-up.
+	SEVFor func(alertSeverity string) string
 }
 
 // New returns the incident service.
@@ -144,6 +157,8 @@ type OpenParams struct {
 	At        time.Time
 	Actor     Actor
 	Data      any // recorded on the incident.triggered event
+	// SEV, when set, is chosen by hand instead of derived from Severity.
+	SEV string
 }
 
 // Open creates a triggered incident inside tx.
@@ -152,13 +167,17 @@ func (s *Service) Open(ctx context.Context, tx *store.Tx, p OpenParams) (Inciden
 		p.Urgency = "high"
 	}
 	at := ms(p.At)
-	id, err := tx.InsertID(ctx, `INSERT INTO incidents (service_id, state, severity, urgency, title, alert_count, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), at, at)
+	sev, manual := p.SEV, 1
+	if sev == "" {
+		sev, manual = s.sevFor(p.Severity), 0
+	}
+	id, err := tx.InsertID(ctx, `INSERT INTO incidents (service_id, state, severity, urgency, title, alert_count, created_at, updated_at, sev, sev_manual)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), at, at, sev, manual)
 	if err != nil {
 		return Incident{}, fmt.Errorf("open incident: %w", err)
 	}
 	inc := Incident{ID: id, ServiceID: p.ServiceID, State: Triggered, Severity: p.Severity, Urgency: p.Urgency,
-		Title: truncate(p.Title, 1024), CreatedAt: fromMS(at), UpdatedAt: fromMS(at)}
+		Title: truncate(p.Title, 1024), CreatedAt: fromMS(at), UpdatedAt: fromMS(at), SEV: sev}
 	if err := s.Append(ctx, tx, id, EventTriggered, p.At, p.Actor, p.Data); err != nil {
 		return Incident{}, err
 	}
@@ -176,6 +195,11 @@ func (s *Service) Append(ctx context.Context, tx *store.Tx, incidentID int64, ty
 	if err != nil {
 		return fmt.Errorf("timeline: %w", err)
 	}
+	for _, h := range s.appendHooks {
+		if err := h(ctx, tx, incidentID, typ, at, raw); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -188,8 +212,19 @@ func (s *Service) AlertAdded(ctx context.Context, tx *store.Tx, id int64, severi
 	if SeverityRank(severity) <= SeverityRank(cur) {
 		severity = cur
 	}
-	_, err := tx.Exec(ctx, `UPDATE incidents SET alert_count = alert_count + 1, severity = ?, updated_at = ? WHERE id = ?`,
-		severity, ms(at), id)
+	// A SEV chosen by hand stays; one derived from the alerts follows them up.
+	_, err := tx.Exec(ctx, `UPDATE incidents SET alert_count = alert_count + 1, severity = ?, updated_at = ?,
+		sev = CASE WHEN sev_manual = 0 AND sev > ? THEN ? ELSE sev END WHERE id = ?`,
+		severity, ms(at), s.sevFor(severity), s.sevFor(severity), id)
+	return err
+}
+
+// Repeated marks the incident updated by a repeated alert and raises its severity to the
+// alert's if that is higher, in one statement since repeats are most of what arrives.
+func (s *Service) Repeated(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE incidents SET updated_at = ?, severity = CASE WHEN ? > (CASE severity
+		WHEN 'critical' THEN 4 WHEN 'error' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)
+		THEN ? ELSE severity END WHERE id = ?`, ms(at), SeverityRank(severity), severity, id)
 	return err
 }
 
@@ -255,11 +290,22 @@ func verb(s State) string {
 
 func (s *Service) run(ctx context.Context, tx *store.Tx, ch Change) error {
 	for _, h := range s.hooks {
-		if err := h(ctx, tx, ch); err != nil {
+		if err := runHook(ctx, tx, h, ch); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runHook turns a hook's panic into its error, which aborts the change like any other: a bug
+// in one package's hook must not take down the alert pipeline every sender relies on.
+func runHook(ctx context.Context, tx *store.Tx, h Hook, ch Change) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("incident %d: a hook panicked: %v", ch.Incident.ID, p)
+		}
+	}()
+	return h(ctx, tx, ch)
 }
 
 // Acknowledge acknowledges an incident on behalf of a person or token.
@@ -284,9 +330,11 @@ func (s *Service) transition(ctx context.Context, id int64, to State, a Actor) (
 
 // AddNote appends a note to the timeline.
 func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (Event, error) {
-	now := s.Now()
-	ev := Event{IncidentID: id, Type: EventNote, At: now, Actor: a.Name, Source: a.Source}
+	ev := Event{IncidentID: id, Type: EventNote, Actor: a.Name, Source: a.Source}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		// Timed once the database is held, so the note follows what committed before it.
+		now := s.Now()
+		ev.At = now
 		if _, err := s.getTx(ctx, tx, id); err != nil {
 			return err
 		}
@@ -300,18 +348,29 @@ func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (
 	return ev, err
 }
 
-const incidentColumns = `id, service_id, state, severity, urgency, title, alert_count, created_at, updated_at, acknowledged_at, resolved_at`
+const incidentColumns = `id, service_id, state, severity, urgency, title, alert_count, created_at, updated_at, acknowledged_at, resolved_at,
+	sev, impact_started_at, roles, declared_by`
 
 type scanner interface{ Scan(...any) error }
 
 func scanIncident(r scanner) (Incident, error) {
 	var inc Incident
 	var created, updated int64
-	var acked, resolved sql.NullInt64
+	var acked, resolved, impact sql.NullInt64
+	var roles string
 	err := r.Scan(&inc.ID, &inc.ServiceID, &inc.State, &inc.Severity, &inc.Urgency, &inc.Title, &inc.AlertCount,
-		&created, &updated, &acked, &resolved)
+		&created, &updated, &acked, &resolved, &inc.SEV, &impact, &roles, &inc.DeclaredBy)
 	if err != nil {
 		return inc, err
+	}
+	if impact.Valid {
+		t := fromMS(impact.Int64)
+		inc.ImpactStartedAt = &t
+	}
+	if roles != "" && roles != "{}" {
+		if err := json.Unmarshal([]byte(roles), &inc.Roles); err != nil {
+			return inc, fmt.Errorf("incident %d roles: %w", inc.ID, err)
+		}
 	}
 	inc.CreatedAt, inc.UpdatedAt = fromMS(created), fromMS(updated)
 	if acked.Valid {
@@ -333,6 +392,12 @@ func (s *Service) getTx(ctx context.Context, tx *store.Tx, id int64) (Incident, 
 	return inc, err
 }
 
+// GetTx reads one incident inside tx, so a decision taken on its state (page or not) commits
+// only if that state still holds.
+func (s *Service) GetTx(ctx context.Context, tx *store.Tx, id int64) (Incident, error) {
+	return s.getTx(ctx, tx, id)
+}
+
 // Get reads one incident.
 func (s *Service) Get(ctx context.Context, id int64) (Incident, error) {
 	inc, err := scanIncident(s.db.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
@@ -343,7 +408,16 @@ func (s *Service) Get(ctx context.Context, id int64) (Incident, error) {
 }
 
 // OpenFor returns the open incident of a service, for services that group all alerts into one.
+// On PostgreSQL it first takes a transaction lock on the service's grouping, so that two nodes
+// that both find no open incident cannot both open one; SQLite has a single writer anyway.
 func (s *Service) OpenFor(ctx context.Context, tx *store.Tx, serviceID string) (Incident, bool, error) {
+	if tx.Dialect() == store.Postgres {
+		h := fnv.New64a()
+		h.Write([]byte("nines/incident-group/" + serviceID))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(h.Sum64())); err != nil {
+			return Incident{}, false, fmt.Errorf("lock incident grouping of %s: %w", serviceID, err)
+		}
+	}
 	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE service_id = ? AND state <> 'resolved' ORDER BY id LIMIT 1`, serviceID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -490,18 +564,47 @@ func marshalData(data any) (string, error) {
 	return string(b), nil
 }
 
+// truncate cuts s to at most n characters (not bytes: a title may hold a whole summary, and
+// summaries are limited in characters).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	// Cut on a rune boundary.
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
 	}
-	return s[:n]
+	return s
 }
 
 // ms is how times are stored: UTC unix milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Overlapping returns the incidents of the given services that were open at any time since
+// since (still open, or resolved after it), oldest first: what status page uptime bars are
+// drawn from.
+func (s *Service) Overlapping(ctx context.Context, serviceIDs []string, since time.Time) ([]Incident, error) {
+	if len(serviceIDs) == 0 {
+		return nil, nil
+	}
+	q, args := inClause(`SELECT `+incidentColumns+` FROM incidents WHERE (resolved_at IS NULL OR resolved_at >= ?)`, "service_id", serviceIDs, []any{ms(since)})
+	rows, err := s.db.Query(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}

@@ -2,7 +2,8 @@ package incident
 
 import "github.com/nines-dev/nines/internal/store"
 
-// Schema holds the incident tables. Times are UTC unix milliseconds.
+// Schema holds the incident tables. Times are UTC unix milliseconds. Migration 2 adds what
+// incident response needs: the SEV level, impact start, roles and who declared it.
 var Schema = store.Schema{Component: "incident", Migrations: []string{`
 CREATE TABLE incidents (
 	id {{id}},
@@ -29,4 +30,13 @@ CREATE TABLE timeline (
 	data TEXT NOT NULL
 );
 CREATE INDEX timeline_incident ON timeline (incident_id, at, id);
+`, `
+ALTER TABLE incidents ADD COLUMN sev TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN sev_manual INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN impact_started_at BIGINT;
+ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE incidents ADD COLUMN declared_by TEXT NOT NULL DEFAULT '';
+UPDATE incidents SET sev = CASE severity WHEN 'critical' THEN 'SEV1' WHEN 'error' THEN 'SEV2' WHEN 'warning' THEN 'SEV3' WHEN 'info' THEN 'SEV4' ELSE 'SEV5' END;
+CREATE INDEX incidents_created ON incidents (created_at);
+CREATE INDEX timeline_type ON timeline (type, incident_id);
 `}}

@@ -15,6 +15,9 @@ import (
 //	{{id}}     an auto-increment integer primary key
 //	{{blob}}   a byte string column
 //	{{json}}   a JSON document column (TEXT on SQLite, JSONB on PostgreSQL)
+//
+// A statement that starts with {{sqlite}} or {{postgres}} runs on that dialect only, for what
+// has no common form (full-text search: an FTS5 table on SQLite, a GIN index on PostgreSQL).
 type Schema struct {
 	Component  string
 	Migrations []string
@@ -75,6 +78,10 @@ func (db *DB) Migrate(ctx context.Context, schemas []Schema) (applied int, err e
 			for i := v; i < len(s.Migrations); i++ {
 				sqlText := placeholders[db.Dialect].Replace(s.Migrations[i])
 				for _, stmt := range splitStatements(sqlText) {
+					stmt, ok := forDialect(stmt, db.Dialect)
+					if !ok {
+						continue
+					}
 					if _, err := tx.Exec(ctx, stmt); err != nil {
 						return fmt.Errorf("migrate %s to version %d: %w", s.Component, i+1, err)
 					}
@@ -123,4 +130,14 @@ func splitStatements(s string) []string {
 		}
 	}
 	return out
+}
+
+// forDialect strips a {{sqlite}} or {{postgres}} prefix and says whether stmt runs on d.
+func forDialect(stmt string, d Dialect) (string, bool) {
+	for dialect, mark := range map[Dialect]string{SQLite: "{{sqlite}}", Postgres: "{{postgres}}"} {
+		if rest, ok := strings.CutPrefix(stmt, mark); ok {
+			return strings.TrimSpace(rest), dialect == d
+		}
+	}
+	return stmt, true
 }

@@ -43,6 +43,8 @@ type DB struct {
 	stmts   stmtCache
 	ckpt    *checkpointer // SQLite only
 	wal     *walSync      // SQLite only
+
+	closeOnce sync.Once
 }
 
 // Options says where the database lives.
@@ -135,13 +137,15 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes every connection.
 func (db *DB) Close() error {
 	var err error
-	if db.ckpt != nil {
-		err = db.ckpt.stop()
-	}
-	if db.wal != nil {
-		db.wal.close()
-	}
-	db.stmts.close()
+	db.closeOnce.Do(func() {
+		if db.ckpt != nil {
+			err = db.ckpt.stop()
+		}
+		if db.wal != nil {
+			db.wal.close()
+		}
+		db.stmts.close()
+	})
 	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -162,26 +166,47 @@ func (db *DB) Q(query string) string {
 	return q
 }
 
-// rebind turns ? into $1, $2, ... outside string literals.
+// rebind turns ? into $1, $2, ... outside string literals, quoted identifiers and comments, so
+// a question mark in '...', "...", -- ... or /* ... */ is left as written.
 func rebind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
-	n, inString := 0, false
-	for i := 0; i < len(q); i++ {
-		c := q[i]
+	n := 0
+	for i := 0; i < len(q); {
+		// end is where the quoted or commented stretch starting at i stops (exclusive).
+		end := -1
 		switch {
-		case c == '\'':
-			inString = !inString
-			b.WriteByte(c)
-		case c == '?' && !inString:
+		case q[i] == '\'' || q[i] == '"':
+			// A doubled quote inside reads as two literals back to back, which skips the same text.
+			end = tokenEnd(q, i+1, q[i:i+1])
+		case strings.HasPrefix(q[i:], "--"):
+			end = tokenEnd(q, i+2, "\n")
+		case strings.HasPrefix(q[i:], "/*"):
+			end = tokenEnd(q, i+2, "*/")
+		case q[i] == '?':
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))
-		default:
-			b.WriteByte(c)
+			i++
+			continue
 		}
+		if end < 0 {
+			b.WriteByte(q[i])
+			i++
+			continue
+		}
+		b.WriteString(q[i:end])
+		i = end
 	}
 	return b.String()
+}
+
+// tokenEnd returns the index just past the first closer at or after from, or len(q).
+func tokenEnd(q string, from int, closer string) int {
+	if k := strings.Index(q[from:], closer); k >= 0 {
+		return from + k + len(closer)
+	}
+	return len(q)
 }
 
 // Query runs a read on the reader pool.

@@ -213,4 +213,3 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 	t.Fatalf("timed out after %v waiting for %s", timeout, what)
 }
-

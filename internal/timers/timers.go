@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/store"
@@ -59,7 +60,6 @@ type Runner struct {
 	Workers int
 	// Lease is how long a claimed timer stays hidden from other claimers while it runs.
 	Lease time.Duration
-	owner string
 }
 
 // NewRunner returns a runner; register handlers with Handle before Run.
@@ -90,7 +90,7 @@ func (r *Runner) Set(ctx context.Context, tx *store.Tx, kind, key string, due ti
 		return fmt.Errorf("set timer %s/%s: %w", kind, key, err)
 	}
 	tx.AfterCommit(r.Wake)
-	return nil
+	return tx.Notify(ctx, notifyChannel)
 }
 
 // Cancel removes the timer (kind, key) inside tx, if it exists.
@@ -101,7 +101,9 @@ func (r *Runner) Cancel(ctx context.Context, tx *store.Tx, kind, key string) err
 
 // CancelPrefix removes every timer of kind whose key starts with prefix.
 func (r *Runner) CancelPrefix(ctx context.Context, tx *store.Tx, kind, prefix string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE kind = ? AND key >= ? AND key < ?`, kind, prefix, prefix+"\xff")
+	// substr, not a range on "\xff": PostgreSQL rejects that byte in text, and a range under a
+	// linguistic collation does not follow byte order.
+	_, err := tx.Exec(ctx, `DELETE FROM timers WHERE kind = ? AND substr(key, 1, ?) = ?`, kind, utf8.RuneCountInString(prefix), prefix)
 	return err
 }
 
@@ -131,9 +133,16 @@ func scanTimer(rows interface{ Scan(...any) error }) (Timer, error) {
 	return t, err
 }
 
+// notifyChannel carries wake-ups between the nodes of a PostgreSQL cluster.
+const notifyChannel = "nines_timers"
+
+// maxSleep bounds how long a runner sleeps with nothing due, so a timer whose lease ran out on
+// a node that died is picked up by another within about a lease.
+const maxSleep = 30 * time.Second
+
 // Run claims and runs due timers until ctx is done, then waits for running handlers.
 func (r *Runner) Run(ctx context.Context) {
-	r.owner = fmt.Sprintf("%p", r)
+	go r.db.Listen(ctx, notifyChannel, r.Wake)
 	sem := make(chan struct{}, r.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -202,14 +211,14 @@ func (r *Runner) untilNext(ctx context.Context) time.Duration {
 	var next *int64
 	err := r.db.QueryRow(ctx, `SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM timers`).Scan(&next)
 	if err != nil || next == nil {
-		return time.Hour
+		return maxSleep
 	}
 	d := time.UnixMilli(*next).Sub(r.clock.Now())
 	if d < 0 {
 		d = 0
 	}
-	if d > time.Hour {
-		d = time.Hour
+	if d > maxSleep {
+		d = maxSleep
 	}
 	return d
 }

@@ -139,6 +139,9 @@ func (s *Server) transitionIncident(w http.ResponseWriter, r *http.Request, to i
 	if err != nil {
 		return err
 	}
+	if err := s.checkScope(r, id); err != nil {
+		return err
+	}
 	a := actor(r, sourceOf(r))
 	var inc incident.Incident
 	if to == incident.Acknowledged {
@@ -170,6 +173,9 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request) error {
 		Text string `json:"text"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := s.checkScope(r, id); err != nil {
 		return err
 	}
 	body.Text = strings.TrimSpace(body.Text)

@@ -21,9 +21,17 @@ import (
 
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
+	"github.com/nines-dev/nines/internal/postmortem"
+	"github.com/nines-dev/nines/internal/probe"
+	"github.com/nines-dev/nines/internal/report"
+	"github.com/nines-dev/nines/internal/slo"
+	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -39,14 +47,32 @@ type Server struct {
 	Version   string
 
 	// on-call (schedules, escalation, notifications)
+	OnCall     *oncall.Service
+	Escalation *escalate.Engine
 
 	// monitors (probes, heartbeats)
+	Monitors *probe.Monitors
 
 	// SLOs
+	SLOs *slo.Engine
 
 	// web accounts, status pages
+	Users       *auth.Users
+	Sessions    *auth.Sessions
+	Audit       *auth.Audit
+	Limiter     *auth.LoginLimiter
+	StatusPages *statuspage.Service
+	live        *liveHub
+	oidc        oidcClient
+	subscribes  *auth.LoginLimiter // bounds confirmation mail per address and per client
 
 	// response (changes, postmortems, action items)
+	Changes     *change.Store
+	Postmortems *postmortem.Service
+	Reports     *report.Service
+	// Commanders, when set, names who is on call for a service, to make them commander of an
+	// incident declared without one (an adapter over the on-call package's schedules).
+	Commanders OnCallFinder
 
 	metrics *metrics
 	ui      *ui
@@ -63,6 +89,10 @@ const (
 	Public
 	// Key routes are authenticated by an integration key in the path or body (ingest).
 	Key
+	// Secret routes carry their credential in the URL: a signed link sent in a page, a
+	// calendar feed key, a subscriber's confirmation token. A wrong or missing secret is
+	// refused (401, 403, 404 or 410) and opens nothing.
+	Secret
 )
 
 // Route is one entry of the route table.
@@ -99,6 +129,7 @@ func (s *Server) Handler() http.Handler {
 	if s.ui == nil {
 		s.ui = newUI()
 	}
+	s.initAccounts() // web accounts, status pages
 	if s.csrfKey == nil {
 		key, err := s.DB.Secret(context.Background(), "csrf")
 		if err != nil {
@@ -110,7 +141,7 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
-	return s.recoverPanics(mux)
+	return s.recoverPanics(s.customDomains(mux))
 }
 
 func (s *Server) wrap(rt Route) http.Handler {
@@ -125,6 +156,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if err != nil {
 			s.writeError(sw, r, err)
 		}
+		s.audit(rt, r, sw.status)
 		s.metrics.observe(label, sw.status, time.Since(start))
 	})
 }
@@ -169,6 +201,13 @@ func (s *Server) principal(r *http.Request) (auth.Principal, bool, error) {
 	}
 	if secret == "" {
 		return auth.Principal{}, false, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: send an API token as 'Authorization: Bearer <token>'"}
+	}
+	if viaCookie {
+		p, err := s.Sessions.Verify(r.Context(), secret)
+		if errors.Is(err, auth.ErrNoSession) {
+			return p, viaCookie, &Error{Status: http.StatusUnauthorized, Msg: "unauthorized: " + err.Error()}
+		}
+		return p, viaCookie, err
 	}
 	p, err := s.Tokens.Verify(r.Context(), secret)
 	if errors.Is(err, auth.ErrInvalidToken) {
@@ -264,7 +303,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func wantsHTML(r *http.Request) bool {
 	p := r.URL.Path
-	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v2/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasSuffix(p, ".json") {
 		return false
 	}
 	return true
@@ -301,6 +340,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return errorf(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "json: "))
 		}
 		return errorf(http.StatusBadRequest, "malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed JSON: the body has data after the JSON object")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/statuspage"
 )
 
 //go:embed templates/*.html
@@ -31,10 +34,11 @@ type ui struct {
 	pages  map[string]*template.Template
 	assets map[string][]byte // hashed name -> content
 	urls   map[string]string // plain name -> /static/hashed name
+	now    func() time.Time  // the server's clock, so "5 minutes ago" agrees with the timeline
 }
 
 func newUI() *ui {
-	u := &ui{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}}
+	u := &ui{pages: map[string]*template.Template{}, assets: map[string][]byte{}, urls: map[string]string{}, now: time.Now}
 	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -50,10 +54,11 @@ func newUI() *ui {
 	})
 	funcs := template.FuncMap{
 		"asset": func(name string) string { return u.urls[name] },
-		"ago":   ago,
+		"ago":   func(t time.Time) string { return ago(u.now().Sub(t)) },
 		"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"raw":   func(b []byte) string { return string(b) },
+		"dec":   func(n int) int { return n - 1 },
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	entries, _ := fs.Glob(templateFS, "templates/*.html")
@@ -67,8 +72,7 @@ func newUI() *ui {
 	return u
 }
 
-func ago(t time.Time) string {
-	d := time.Since(t)
+func ago(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return "just now"
@@ -91,14 +95,19 @@ func plural(n int, unit string) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func (s *Server) uiRoutes() []Route {
-	return []Route{
+	return append(s.accountRoutes(), []Route{
 		{Method: "GET", Pattern: "/static/{name}", Access: Public, Handle: s.static},
 		{Method: "GET", Pattern: "/login", Access: Public, Handle: s.loginPage},
 		{Method: "POST", Pattern: "/login", Access: Public, Handle: s.login},
 		{Method: "POST", Pattern: "/logout", Access: Public, Handle: s.logout},
 		{Method: "GET", Pattern: "/{$}", Role: auth.Viewer, Handle: s.incidentsPage},
 		{Method: "GET", Pattern: "/incidents/{id}", Role: auth.Viewer, Handle: s.incidentPage},
-	}
+		{Method: "POST", Pattern: "/incidents/{id}/acknowledge", Role: auth.Responder, Handle: s.uiAcknowledge},
+		{Method: "POST", Pattern: "/incidents/{id}/resolve", Role: auth.Responder, Handle: s.uiResolve},
+		{Method: "POST", Pattern: "/incidents/{id}/notes", Role: auth.Responder, Handle: s.uiNote},
+		{Method: "POST", Pattern: "/incidents/{id}/status-updates", Role: auth.Responder, Handle: s.uiStatusUpdate},
+		{Method: "GET", Pattern: "/events", Role: auth.Viewer, Handle: s.liveEvents},
+	}...)
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
@@ -149,33 +158,6 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *Error) {
 	}
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "login.html", "Sign in", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
-}
-
-// login signs a browser in with an API token, kept in an HttpOnly, SameSite=Strict cookie.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		return errorf(http.StatusBadRequest, "bad form: %v", err)
-	}
-	secret := strings.TrimSpace(r.PostForm.Get("token"))
-	if _, err := s.Tokens.Verify(r.Context(), secret); err != nil {
-		return s.render(w, r, http.StatusUnauthorized, "login.html", "Sign in", map[string]string{
-			"Next": safeNext(r.PostForm.Get("next")), "Error": "That token is unknown, expired or revoked."})
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
-	return nil
-}
-
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
-}
-
 // safeNext keeps redirects after login on this site.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
@@ -184,16 +166,55 @@ func safeNext(next string) string {
 	return next
 }
 
+// incidentsPage lists incidents, filtered by state and service as the query says.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) error {
-	open, _, err := s.Incidents.List(r.Context(), incident.Filter{States: []incident.State{incident.Triggered, incident.Acknowledged}, Limit: 200})
+	q := r.URL.Query()
+	state, svc := q.Get("state"), q.Get("service")
+	cfg := s.Config.Get()
+	f := incident.Filter{Limit: 200}
+	switch state {
+	case "", "open":
+		state = "open"
+		f.States = []incident.State{incident.Triggered, incident.Acknowledged}
+	case "all":
+	default:
+		if !incident.State(state).Valid() {
+			return errorf(http.StatusBadRequest, "state: %q is not one of open, triggered, acknowledged, resolved, all", state)
+		}
+		f.States = []incident.State{incident.State(state)}
+	}
+	if svc != "" {
+		if cfg.Service(svc) == nil {
+			return errorf(http.StatusBadRequest, "service: unknown service %q", svc)
+		}
+		f.ServiceIDs = []string{svc}
+	}
+	list, _, err := s.Incidents.List(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	recent, _, err := s.Incidents.List(r.Context(), incident.Filter{States: []incident.State{incident.Resolved}, Limit: 50})
+	// Open incidents whose public owes an update are marked, so nobody has to open each one.
+	due := map[int64]bool{}
+	lasts, err := s.StatusPages.LastUpdatesOf(r.Context(), list)
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "incidents.html", "Incidents", map[string]any{"Open": open, "Recent": recent})
+	for id, lus := range lasts {
+		for _, lu := range lus {
+			due[id] = due[id] || lu.Overdue
+		}
+	}
+	var recent []incident.Incident
+	if state == "open" {
+		f.States, f.Limit = []incident.State{incident.Resolved}, 20
+		if recent, _, err = s.Incidents.List(r.Context(), f); err != nil {
+			return err
+		}
+	}
+	return s.render(w, r, http.StatusOK, "incidents.html", "Incidents", map[string]any{
+		"List": list, "Recent": recent, "Due": due, "State": state, "Service": svc, "Services": cfg.Services,
+		"States": []string{"open", "triggered", "acknowledged", "resolved", "all"},
+		"OnCall": s.onCallNow(r.Context())})
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
@@ -218,6 +239,118 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	if svc != nil {
 		name = svc.Name
 	}
+	updates, err := s.StatusPages.LastUpdates(r.Context(), inc)
+	if err != nil {
+		return err
+	}
+	p, _ := PrincipalFrom(r.Context())
 	return s.render(w, r, http.StatusOK, "incident.html", inc.Title, map[string]any{
-		"Incident": inc, "Events": events, "Alerts": alerts, "ServiceName": name})
+		"Incident": inc, "Events": timelineView(events), "Alerts": alerts, "ServiceName": name,
+		"PublicUpdates": updates, "CanAct": p.Can(auth.Responder) && p.InTeam(teamOf(svc)),
+		"UpdateStates": []string{statuspage.Investigating, statuspage.Identified, statuspage.Monitoring, statuspage.Resolved}})
+}
+
+// eventView is a timeline event with its data read for people.
+type eventView struct {
+	incident.Event
+	Text   string // a note's text or a status update's body
+	Status string // a status update's state
+	Page   string // a status update's page
+}
+
+func timelineView(events []incident.Event) []eventView {
+	out := make([]eventView, len(events))
+	for i, e := range events {
+		out[i].Event = e
+		var d struct {
+			Text, Body, Status, Page, Cadence string
+		}
+		if json.Unmarshal(e.Data, &d) == nil {
+			out[i].Text, out[i].Status, out[i].Page = d.Text+d.Body, d.Status, d.Page
+			if e.Type == statuspage.EventUpdateDue {
+				out[i].Text = "The public has had no update on " + d.Page + " for " + d.Cadence + "."
+			}
+		}
+	}
+	return out
+}
+
+func teamOf(svc *config.Service) string {
+	if svc == nil {
+		return ""
+	}
+	return svc.Team
+}
+
+// checkScope refuses a principal scoped to other teams than the one owning the incident's
+// service.
+func (s *Server) checkScope(r *http.Request, id int64) error {
+	p, _ := PrincipalFrom(r.Context())
+	if len(p.Teams) == 0 {
+		return nil
+	}
+	inc, err := s.Incidents.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if team := teamOf(s.Config.Get().Service(inc.ServiceID)); !p.InTeam(team) {
+		return errorf(http.StatusForbidden, "forbidden: incident %d belongs to team %s; %s acts for %s only", id, team, p.Actor(), strings.Join(p.Teams, ", "))
+	}
+	return nil
+}
+
+// uiAction runs a form action on an incident and sends the browser back to the incident page.
+func (s *Server) uiAction(w http.ResponseWriter, r *http.Request, act func(id int64) error) error {
+	id, err := incidentID(r)
+	if err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10+4096)
+	if err := r.ParseForm(); err != nil {
+		return errorf(http.StatusBadRequest, "bad form: %v", err)
+	}
+	if err := s.checkScope(r, id); err != nil {
+		return err
+	}
+	if err := act(id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) uiAcknowledge(w http.ResponseWriter, r *http.Request) error {
+	return s.uiAction(w, r, func(id int64) error {
+		_, err := s.Incidents.Acknowledge(r.Context(), id, actor(r, "web"))
+		return err
+	})
+}
+
+func (s *Server) uiResolve(w http.ResponseWriter, r *http.Request) error {
+	return s.uiAction(w, r, func(id int64) error {
+		_, err := s.Incidents.Resolve(r.Context(), id, actor(r, "web"))
+		return err
+	})
+}
+
+func (s *Server) uiNote(w http.ResponseWriter, r *http.Request) error {
+	return s.uiAction(w, r, func(id int64) error {
+		text := strings.TrimSpace(r.PostForm.Get("text"))
+		if text == "" {
+			return errorf(http.StatusBadRequest, "text: a note needs some text")
+		}
+		if len(text) > 64<<10 {
+			return errorf(http.StatusBadRequest, "text: a note is at most 64 KiB")
+		}
+		_, err := s.Incidents.AddNote(r.Context(), id, text, actor(r, "web"))
+		return err
+	})
+}
+
+func (s *Server) uiStatusUpdate(w http.ResponseWriter, r *http.Request) error {
+	return s.uiAction(w, r, func(id int64) error {
+		_, err := s.StatusPages.PostUpdate(r.Context(), statuspage.UpdateParams{PageID: r.PostForm.Get("page"), IncidentID: id,
+			Status: r.PostForm.Get("status"), Body: r.PostForm.Get("body"), Name: r.PostForm.Get("name"), Actor: actor(r, "web")})
+		return statusPageError(err)
+	})
 }

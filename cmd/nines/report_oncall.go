@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"text/tabwriter"
+	"time"
+)
+
+func runReportOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report oncall", stderr)
+	var c client
+	c.register(fs)
+	from := fs.String("from", "", "start of the period: YYYY-MM-DD or RFC 3339 (default: 30 days ago)")
+	to := fs.String("to", "", "end of the period, exclusive (default: now)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needToken(&c); err != nil {
+		return err
+	}
+	q := url.Values{}
+	for _, f := range []struct{ name, v string }{{"from", *from}, {"to", *to}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.v)
+		if err != nil {
+			t, err = time.Parse("2006-01-02", f.v)
+		}
+		if err != nil {
+			return fmt.Errorf("--%s %q: want YYYY-MM-DD or an RFC 3339 instant", f.name, f.v)
+		}
+		q.Set(f.name, t.UTC().Format(time.RFC3339))
+	}
+	var rep struct {
+		From  time.Time `json:"from"`
+		To    time.Time `json:"to"`
+		Rule  string    `json:"rule"`
+		Users []struct {
+			UserID        string  `json:"user_id"`
+			OnCallHours   float64 `json:"on_call_hours"`
+			Pages         int     `json:"pages"`
+			OffHoursPages int     `json:"off_hours_pages"`
+			Incidents     int     `json:"incidents_handled"`
+			WorkHours     float64 `json:"ack_to_resolve_hours"`
+			OffHoursWork  float64 `json:"off_hours_work_hours"`
+			DaysOwed      float64 `json:"days_owed"`
+		} `json:"users"`
+	}
+	if err := c.do(ctx, "GET", "/api/v1/reports/oncall?"+q.Encode(), nil, &rep); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "On-call load from %s to %s\nRule: %s\n\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339), rep.Rule)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "USER\tON CALL H\tPAGES\tOFF-HOURS PAGES\tINCIDENTS\tACK→RESOLVE H\tOFF-HOURS H\tDAYS OWED\t")
+	for _, u := range rep.Users {
+		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%d\t%d\t%.2f\t%.2f\t%.1f\t\n", u.UserID, u.OnCallHours, u.Pages, u.OffHoursPages, u.Incidents, u.WorkHours, u.OffHoursWork, u.DaysOwed)
+	}
+	return tw.Flush()
+}
