@@ -1,12 +1,13 @@
 // Command ingest measures nines' ingest path end to end: Events API v2 triggers posted over HTTP
-// on loopback by concurrent clients, through the real handlers and the group-committing alert
-// pipeline, into a durable database (SQLite with synchronous=FULL, or a private PostgreSQL with
-// fsync=on). Beside it, in the same run and the same database, it measures a ceiling: the same
-// number of bare single-row INSERTs of the same size, committed in transactions of exactly the
-// sizes the pipeline committed, so the ratio shows what dedup, incidents, the timeline and HTTP
-// cost on top of the storage engine's durable writes.
+// on loopback by concurrent clients, through nines as `nines serve` wires it (handlers, the
+// group-committing alert pipeline and every hook a new incident runs), into a durable database:
+// SQLite, whose WAL is flushed to disk before any answer, or a private PostgreSQL with fsync=on.
+// Beside it, in the same run and the same database, it measures a ceiling: the same number of
+// bare single-row INSERTs of the same size, committed in transactions of exactly the sizes the
+// pipeline committed, so the ratio shows what dedup, incidents, the timeline and HTTP cost on top
+// of the storage engine's durable writes.
 //
-//	go run ./bench/ingest -db sqlite,postgres -clients 32 -duration 20s
+//	go run ./bench/ingest -db sqlite,postgres -clients 32 -duration 40s -rounds 4
 package main
 
 import (
@@ -35,14 +36,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
-	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/store"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 const routingKey = "bench0routing0key0events0v20001a"
@@ -124,42 +121,39 @@ func runOne(name string, o options) error {
 			return err
 		}
 	}
-	// The same schemas nines serve migrates, so the tables carry the same indexes.
-	if _, err := db.Migrate(ctx, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema}); err != nil {
+	// The same schemas and the same wiring as nines serve (internal/app), so every hook a
+	// commit runs in production (escalation, status pages, ...) runs here too.
+	if _, err := db.Migrate(ctx, app.Schemas()); err != nil {
 		return err
 	}
 	cfg, err := config.Parse("bench.yaml", []byte(benchConfig))
 	if err != nil {
 		return err
 	}
-
-	clk := clock.Real{}
-	incidents := incident.New(db, clk)
-	pipeline := alert.NewPipeline(db, incidents, clk)
+	a, err := app.New(ctx, config.NewLive(cfg), db, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Version: "bench"})
+	if err != nil {
+		return err
+	}
 	var measuring atomic.Bool
 	var mu sync.Mutex
 	var batches []int // events per commit while measuring
-	pipeline.Committed = func(events int, took time.Duration) {
+	a.Pipeline.Committed = func(events int, took time.Duration) {
 		if measuring.Load() {
 			mu.Lock()
 			batches = append(batches, events)
 			mu.Unlock()
 		}
 	}
-	srv := &web.Server{Config: config.NewLive(cfg), DB: db, Incidents: incidents, Alerts: pipeline,
-		Tokens: auth.NewTokens(db, clk), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clk, Version: "bench"}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	pipelineDone := make(chan struct{})
-	go func() { pipeline.Run(); close(pipelineDone) }()
+	httpSrv := &http.Server{Handler: a.Web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.Start()
 	go httpSrv.Serve(ln)
 	defer func() {
 		httpSrv.Shutdown(ctx)
-		pipeline.Close()
-		<-pipelineDone
+		a.Stop()
 	}()
 
 	// Rounds alternate the pipeline and its ceiling, so that both see the same share of a
