@@ -9,7 +9,7 @@ import (
 // checkpointInterval is how often the WAL is copied into the database file while writes come
 // in. Between checkpoints the WAL grows by what was committed in that time: ingest at full speed
 // writes some 16 KiB of WAL per event (every index page an event touches is written whole), so
-// a tenth of a second keeps it to some 10 MB; reads slow down as it grows.
+// a tenth of a second keeps it to some 20 MB; reads slow down as it grows.
 const checkpointInterval = 100 * time.Millisecond
 
 // restartFrames is the WAL length (in 4 KiB pages) past which the checkpointer makes the WAL
@@ -27,8 +27,8 @@ const restartFrames = 1000
 // meanwhile, the few frames the first one left are copied, and the next commit starts the WAL
 // from its beginning again.
 //
-// Durability is unchanged: a commit is durable once its WAL frames are synced, which the writer
-// still does (synchronous=FULL).
+// Durability is unchanged: a commit is durable once its WAL frames are on disk, which walSync
+// sees to before anyone hears of the commit.
 type checkpointer struct {
 	db     *sql.DB // its own connection
 	writer *sql.DB
