@@ -110,21 +110,23 @@ func NewDedupKey() string {
 func (p *Pipeline) apply(ctx context.Context, tx *store.Tx, t Target, ev Event, now time.Time) (Result, error) {
 	actor := incident.Actor{Name: "integration:" + t.Integration, Source: t.Integration}
 	res := Result{DedupKey: ev.DedupKey, Outcome: Ignored}
-	open, found, err := p.findOpen(ctx, tx, t.ServiceID, ev.DedupKey)
+	at := now
+	var open openAlert
+	var found bool
+	var err error
+	if ev.Action == Trigger {
+		// A repeat is the common trigger: count it in the statement that finds the open alert.
+		open, found, err = p.repeatOpen(ctx, tx, t.ServiceID, ev, at)
+	} else {
+		open, found, err = p.findOpen(ctx, tx, t.ServiceID, ev.DedupKey)
+	}
 	if err != nil {
 		return res, err
 	}
-	at := now
 	switch ev.Action {
 	case Trigger:
 		if found {
 			res.Outcome, res.AlertID, res.IncidentID = Repeated, open.ID, open.IncidentID
-			severity := ev.Severity
-			_, err := tx.Exec(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, summary = ?, severity = ?, details = ? WHERE id = ?`,
-				at.UnixMilli(), ev.Summary, severity, detailsJSON(ev), open.ID)
-			if err != nil {
-				return res, err
-			}
 			if err := p.incidents.Append(ctx, tx, open.IncidentID, EventRepeated, at, actor, eventData(open.ID, ev)); err != nil {
 				return res, err
 			}
@@ -141,7 +143,7 @@ func (p *Pipeline) apply(ctx context.Context, tx *store.Tx, t Target, ev Event, 
 		if !joined {
 			inc, err = p.incidents.Open(ctx, tx, incident.OpenParams{
 				ServiceID: t.ServiceID, Severity: ev.Severity, Urgency: t.Urgency, Title: ev.Summary, At: at, Actor: actor,
-				Data: map[string]any{"dedup_key": ev.DedupKey, "summary": ev.Summary},
+				Data: openedData{DedupKey: ev.DedupKey, Summary: ev.Summary},
 			})
 			if err != nil {
 				return res, err
@@ -209,6 +211,18 @@ type openAlert struct {
 	State          string
 }
 
+// repeatOpen counts a trigger against the open alert of its key, if there is one, and returns it.
+func (p *Pipeline) repeatOpen(ctx context.Context, tx *store.Tx, serviceID string, ev Event, at time.Time) (openAlert, bool, error) {
+	var a openAlert
+	err := tx.QueryRow(ctx, `UPDATE alerts SET count = count + 1, last_seen = ?, summary = ?, severity = ?, details = ?
+		WHERE service_id = ? AND dedup_key = ? AND state <> 'resolved' RETURNING id, incident_id, state`,
+		at.UnixMilli(), ev.Summary, ev.Severity, detailsJSON(ev), serviceID, ev.DedupKey).Scan(&a.ID, &a.IncidentID, &a.State)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	return a, err == nil, err
+}
+
 func (p *Pipeline) findOpen(ctx context.Context, tx *store.Tx, serviceID, key string) (openAlert, bool, error) {
 	q := `SELECT id, incident_id, state FROM alerts WHERE service_id = ? AND dedup_key = ? AND state <> 'resolved'`
 	if tx.Dialect() == store.Postgres {
@@ -243,19 +257,28 @@ func detailsJSON(ev Event) string {
 	return string(ev.Details)
 }
 
-func eventData(alertID int64, ev Event) map[string]any {
-	d := map[string]any{"alert_id": alertID, "dedup_key": ev.DedupKey, "action": ev.Action}
-	if ev.Summary != "" {
-		d["summary"] = ev.Summary
-	}
-	if ev.Severity != "" {
-		d["severity"] = ev.Severity
-	}
-	if ev.Source != "" {
-		d["source"] = ev.Source
-	}
+// eventRecord is the timeline data of an alert event. Its fields are in name order, so it
+// reads as the map it replaced did; a struct spares a map and its sorting on every event.
+type eventRecord struct {
+	Action    Action `json:"action"`
+	AlertID   int64  `json:"alert_id"`
+	DedupKey  string `json:"dedup_key"`
+	Severity  string `json:"severity,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Summary   string `json:"summary,omitempty"`
+	Timestamp string `json:"timestamp,omitempty"`
+}
+
+// openedData is the timeline data of an incident opened by an alert.
+type openedData struct {
+	DedupKey string `json:"dedup_key"`
+	Summary  string `json:"summary"`
+}
+
+func eventData(alertID int64, ev Event) eventRecord {
+	d := eventRecord{Action: ev.Action, AlertID: alertID, DedupKey: ev.DedupKey, Severity: ev.Severity, Source: ev.Source, Summary: ev.Summary}
 	if !ev.Timestamp.IsZero() {
-		d["timestamp"] = ev.Timestamp.UTC().Format(time.RFC3339Nano)
+		d.Timestamp = ev.Timestamp.UTC().Format(time.RFC3339Nano)
 	}
 	return d
 }

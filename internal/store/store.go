@@ -40,6 +40,11 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	queries sync.Map // query text with ? placeholders -> rewritten for the dialect
+	stmts   stmtCache
+	ckpt    *checkpointer // SQLite only
+	wal     *walSync      // SQLite only
+
+	closeOnce sync.Once
 }
 
 // Options says where the database lives.
@@ -69,11 +74,15 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	path := filepath.Join(dir, "nines.db")
-	// synchronous(FULL): a commit is on disk before the caller hears about it, so a 202 survives
-	// power loss as well as kill -9. Group commit keeps the cost to one fsync per batch.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	// A commit is on disk before the caller hears about it, so a 202 survives power loss as well
+	// as kill -9. SQLite's synchronous(FULL) would flush inside the commit, holding the one writer
+	// while the disk works; with synchronous(NORMAL) the commit only writes the WAL, and walSync
+	// flushes it before Tx returns (see walsync.go), one flush for every commit written meanwhile.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints: copying the WAL into the database (and its fsync) would
+	// stall the commit that crossed the threshold. The checkpointer does it beside the writer.
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +96,17 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	db := &DB{Dialect: SQLite, write: write, read: read}
+	db := &DB{Dialect: SQLite, write: write, read: read, wal: startWALSync(path + "-wal")}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.ckpt = startCheckpointer(ckpt, write)
 	return db, nil
 }
 
@@ -121,7 +136,17 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var err error
+	db.closeOnce.Do(func() {
+		if db.ckpt != nil {
+			err = db.ckpt.stop()
+		}
+		if db.wal != nil {
+			db.wal.close()
+		}
+		db.stmts.close()
+	})
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -196,15 +221,75 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // Exec runs one statement on the writer, in its own transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.write.ExecContext(ctx, db.Q(query), args...)
+	res, err := db.write.ExecContext(ctx, db.Q(query), args...)
+	if err != nil || db.wal == nil {
+		return res, err
+	}
+	db.ckpt.committed()
+	return res, db.wal.wait(db.wal.commit(nil))
 }
 
-// Tx runs fn in a write transaction and commits it if fn returns nil. Functions registered with
-// Tx.AfterCommit run after a successful commit, in order: that is where work is woken up.
+// Tx runs fn in a write transaction and commits it if fn returns nil. It returns once the commit
+// is durable. Functions registered with Tx.AfterCommit run after that, in order: that is where
+// work is woken up.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	var seq uint64
+	tx, err := db.tx(ctx, fn, func(*Tx) {
+		if db.wal != nil {
+			seq = db.wal.commit(nil)
+		}
+	})
 	if err != nil {
 		return err
+	}
+	if db.wal != nil {
+		if err := db.wal.wait(seq); err != nil {
+			return err
+		}
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// TxThen is Tx for callers that commit in batches (group commit): it returns as soon as the
+// transaction has committed, which may be before the commit is durable, and calls durable once
+// it is, after the AfterCommit functions, or with the error that keeps it from being durable.
+// durable may run on another goroutine. Answer waiting callers in durable; meanwhile the next
+// batch can run, so the disk flushes one batch while the next one is applied. When TxThen
+// returns an error, durable is not called.
+func (db *DB) TxThen(ctx context.Context, fn func(*Tx) error, durable func(error)) error {
+	whenDurable := func(tx *Tx) func(error) {
+		return func(err error) {
+			if err == nil {
+				for _, f := range tx.after {
+					f()
+				}
+			}
+			durable(err)
+		}
+	}
+	tx, err := db.tx(ctx, fn, func(tx *Tx) {
+		if db.wal != nil {
+			db.wal.commit(whenDurable(tx))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if db.wal == nil {
+		whenDurable(tx)(nil) // PostgreSQL's commit is durable when it returns
+	}
+	return nil
+}
+
+// tx runs fn in a transaction and commits it; committed runs right after the commit, before the
+// writer connection is used again.
+func (db *DB) tx(ctx context.Context, fn func(*Tx) error, committed func(*Tx)) (*Tx, error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
 	tx := &Tx{db: db, tx: sqlTx}
 	defer func() {
@@ -217,15 +302,19 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
-		return err
+		db.stmts.prepareMissed(ctx, db.write, tx.missed)
+		return nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return err
+		return nil, err
 	}
-	for _, f := range tx.after {
-		f()
+	committed(tx)
+	if db.ckpt != nil {
+		db.ckpt.committed()
 	}
-	return nil
+	// The writer connection is free again: prepare what this transaction ran unprepared.
+	db.stmts.prepareMissed(ctx, db.write, tx.missed)
+	return tx, nil
 }
 
 // Tx is a write transaction.
@@ -233,7 +322,10 @@ type Tx struct {
 	db    *DB
 	tx    *sql.Tx
 	after []func()
-	sp    int
+	sp    int // savepoint depth
+
+	bound  map[string]*sql.Stmt // cached statements bound to this transaction, by query
+	missed []string             // queries to prepare once the transaction ends
 }
 
 // Dialect is the dialect of the database the transaction runs on.
@@ -241,24 +333,64 @@ func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement written with ? placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.db.Q(query), args...)
 }
 
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.Q(query), args...)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.Q(query), args...)
 }
 
 // InsertID runs an INSERT (without a trailing RETURNING) and returns the new row's id column.
 func (tx *Tx) InsertID(ctx context.Context, query string, args ...any) (int64, error) {
+	if tx.db.Dialect == SQLite {
+		// {{id}} makes id the rowid on SQLite, which the driver hands back without the cost of
+		// a result set.
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
 	var id int64
-	err := tx.tx.QueryRowContext(ctx, tx.db.Q(query+" RETURNING id"), args...).Scan(&id)
+	err := tx.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
 	return id, err
+}
+
+// stmt returns the cached prepared statement for query bound to tx, or nil when there is none
+// yet (the query then runs unprepared and is prepared after the transaction).
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.Dialect != SQLite {
+		return nil // pgx keeps its own statement cache on every connection
+	}
+	if st, ok := tx.bound[query]; ok {
+		return st
+	}
+	prepared, ok := tx.db.stmts.get(query)
+	if !ok {
+		tx.missed = append(tx.missed, query)
+		return nil
+	}
+	st := tx.tx.StmtContext(ctx, prepared)
+	if tx.bound == nil {
+		tx.bound = make(map[string]*sql.Stmt, 16)
+	}
+	tx.bound[query] = st
+	return st
 }
 
 // AfterCommit registers f to run once the transaction has committed.
@@ -267,21 +399,24 @@ func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
 // Savepoint runs fn so that its writes are undone on error while the transaction goes on.
 // Group commit uses it so one bad event never takes its batch down with it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	// Savepoints are named by depth: a released name is free again, so the statements repeat
+	// and stay prepared.
 	tx.sp++
+	defer func() { tx.sp-- }()
 	name := "sp" + strconv.Itoa(tx.sp)
-	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
 		return err
 	}
 	after := len(tx.after)
 	if err := fn(); err != nil {
 		tx.after = tx.after[:after]
-		if _, rbErr := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
 			return errors.Join(err, rbErr)
 		}
-		tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+		tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
 		return err
 	}
-	_, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	_, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
 	return err
 }
 
