@@ -355,10 +355,31 @@ func (s *Server) escalateIncident(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.Escalation.EscalateNow(r.Context(), id, actor(r, "api")); err != nil {
-		return escalationError(err)
+	if err := s.escalateNow(r, id, "api"); err != nil {
+		return err
 	}
 	return s.writeIncident(w, r, id)
+}
+
+// escalateNow pages the incident's next step at once; the API and the incident page share it
+// so both answer the same errors.
+func (s *Server) escalateNow(r *http.Request, id int64, source string) error {
+	if s.Escalation == nil {
+		return errorf(http.StatusServiceUnavailable, "paging is not set up on this server")
+	}
+	return escalationError(s.Escalation.EscalateNow(r.Context(), id, actor(r, source)))
+}
+
+// reassignTo stops the incident's policy and pages userID; the API and the incident page
+// share it.
+func (s *Server) reassignTo(r *http.Request, id int64, userID, source string) error {
+	if userID == "" {
+		return errorf(http.StatusBadRequest, "user_id is required")
+	}
+	if s.Escalation == nil {
+		return errorf(http.StatusServiceUnavailable, "paging is not set up on this server")
+	}
+	return escalationError(s.Escalation.Reassign(r.Context(), id, userID, actor(r, source)))
 }
 
 func (s *Server) reassignIncident(w http.ResponseWriter, r *http.Request) error {
@@ -372,11 +393,8 @@ func (s *Server) reassignIncident(w http.ResponseWriter, r *http.Request) error 
 	if err := readJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.UserID == "" {
-		return errorf(http.StatusBadRequest, "user_id is required")
-	}
-	if err := s.Escalation.Reassign(r.Context(), id, req.UserID, actor(r, "api")); err != nil {
-		return escalationError(err)
+	if err := s.reassignTo(r, id, req.UserID, "api"); err != nil {
+		return err
 	}
 	return s.writeIncident(w, r, id)
 }

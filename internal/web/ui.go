@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -106,6 +107,8 @@ func (s *Server) uiRoutes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/resolve", Role: auth.Responder, Handle: s.uiResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/notes", Role: auth.Responder, Handle: s.uiNote},
 		{Method: "POST", Pattern: "/incidents/{id}/status-updates", Role: auth.Responder, Handle: s.uiStatusUpdate},
+		{Method: "POST", Pattern: "/incidents/{id}/escalate", Role: auth.Responder, Handle: s.uiEscalate},
+		{Method: "POST", Pattern: "/incidents/{id}/reassign", Role: auth.Responder, Handle: s.uiReassign},
 		{Method: "GET", Pattern: "/events", Role: auth.Viewer, Handle: s.liveEvents},
 	}...)
 }
@@ -240,9 +243,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := PrincipalFrom(r.Context())
+	cfg := s.Config.Get()
 	return s.render(w, r, http.StatusOK, "incident.html", inc.Title, map[string]any{
 		"Incident": inc, "Events": timelineView(events), "Alerts": alerts, "ServiceName": name,
 		"PublicUpdates": updates, "CanAct": p.Can(auth.Responder) && p.InTeam(teamOf(svc)),
+		"Done": doneMessage(cfg, r.URL.Query()), "Users": cfg.Users, "Schedules": s.reassignSchedules(r.Context()),
 		"UpdateStates": []string{statuspage.Investigating, statuspage.Identified, statuspage.Monitoring, statuspage.Resolved}})
 }
 
@@ -297,6 +302,12 @@ func (s *Server) checkScope(r *http.Request, id int64) error {
 
 // uiAction runs a form action on an incident and sends the browser back to the incident page.
 func (s *Server) uiAction(w http.ResponseWriter, r *http.Request, act func(id int64) error) error {
+	return s.uiActionDone(w, r, func(id int64) (url.Values, error) { return nil, act(id) })
+}
+
+// uiActionDone is uiAction for actions whose outcome the incident page confirms: the query
+// act returns names the outcome (see doneMessage), so the page never echoes what a link says.
+func (s *Server) uiActionDone(w http.ResponseWriter, r *http.Request, act func(id int64) (url.Values, error)) error {
 	id, err := incidentID(r)
 	if err != nil {
 		return err
@@ -308,10 +319,15 @@ func (s *Server) uiAction(w http.ResponseWriter, r *http.Request, act func(id in
 	if err := s.checkScope(r, id); err != nil {
 		return err
 	}
-	if err := act(id); err != nil {
+	done, err := act(id)
+	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	to := "/incidents/" + strconv.FormatInt(id, 10)
+	if len(done) > 0 {
+		to += "?" + done.Encode()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
 
@@ -349,4 +365,87 @@ func (s *Server) uiStatusUpdate(w http.ResponseWriter, r *http.Request) error {
 			Status: r.PostForm.Get("status"), Body: r.PostForm.Get("body"), Name: r.PostForm.Get("name"), Actor: actor(r, "web")})
 		return statusPageError(err)
 	})
+}
+
+func (s *Server) uiEscalate(w http.ResponseWriter, r *http.Request) error {
+	return s.uiActionDone(w, r, func(id int64) (url.Values, error) {
+		if err := s.escalateNow(r, id, "web"); err != nil {
+			return nil, err
+		}
+		return url.Values{"done": {"escalated"}}, nil
+	})
+}
+
+// uiReassign pages the person the form names: "user:ID", or "schedule:ID" for whoever is on
+// call on that schedule now, so a responder need not look the rota up first.
+func (s *Server) uiReassign(w http.ResponseWriter, r *http.Request) error {
+	return s.uiActionDone(w, r, func(id int64) (url.Values, error) {
+		target := r.PostForm.Get("target")
+		kind, ref, _ := strings.Cut(target, ":")
+		var userID string
+		switch {
+		case target == "":
+			return nil, errorf(http.StatusBadRequest, "target: choose a person or a schedule to reassign the incident to")
+		case kind == "user" && ref != "":
+			userID = ref
+		case kind == "schedule" && ref != "":
+			if s.Config.Get().Schedule(ref) == nil || s.OnCall == nil {
+				return nil, errorf(http.StatusBadRequest, "target: unknown schedule %q", ref)
+			}
+			shs, err := s.OnCall.OnCall(r.Context(), ref, s.Clock.Now())
+			if err != nil {
+				return nil, err
+			}
+			if len(shs) == 0 {
+				return nil, errorf(http.StatusBadRequest, "target: nobody is on call on schedule %q now; choose a person", ref)
+			}
+			userID = shs[0].UserID
+		default:
+			return nil, errorf(http.StatusBadRequest, "target: %q is neither user:ID nor schedule:ID", target)
+		}
+		if err := s.reassignTo(r, id, userID, "web"); err != nil {
+			return nil, err
+		}
+		return url.Values{"done": {"reassigned"}, "to": {userID}}, nil
+	})
+}
+
+// doneMessage confirms an action the incident page was redirected from. Only known outcomes
+// and configured users are read, so a crafted link cannot make the page say anything else.
+func doneMessage(cfg *config.Config, q url.Values) string {
+	switch q.Get("done") {
+	case "escalated":
+		return "Escalated: the next step of the escalation policy is being paged."
+	case "reassigned":
+		if u := cfg.User(q.Get("to")); u != nil {
+			return "Reassigned: " + u.Name + " is being paged; the escalation policy has stopped."
+		}
+	}
+	return ""
+}
+
+// reassignSchedule is a schedule offered by the reassign form, with who is on call on it now.
+type reassignSchedule struct {
+	ID, Name, OnCall string
+}
+
+func (s *Server) reassignSchedules(ctx context.Context) []reassignSchedule {
+	cfg := s.Config.Get()
+	names := map[string]string{}
+	for _, u := range cfg.Users {
+		names[u.ID] = u.Name
+	}
+	now := map[string][]string{}
+	for _, sh := range s.onCallNow(ctx) {
+		now[sh.ScheduleID] = append(now[sh.ScheduleID], names[sh.UserID])
+	}
+	out := make([]reassignSchedule, 0, len(cfg.Schedules))
+	for _, sc := range cfg.Schedules {
+		name := sc.Name
+		if name == "" {
+			name = sc.ID
+		}
+		out = append(out, reassignSchedule{ID: sc.ID, Name: name, OnCall: strings.Join(now[sc.ID], ", ")})
+	}
+	return out
 }
