@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -22,6 +23,9 @@ import (
 // through the database file.
 type walSync struct {
 	path string
+	// seen is the WAL file flushed last (only the flushing goroutine touches it): a new one has
+	// its directory entry flushed too, or the file itself could vanish with a power loss.
+	seen os.FileInfo
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -91,7 +95,7 @@ func (w *walSync) run() {
 		target := w.committed
 		w.mu.Unlock()
 
-		err := flush(w.path)
+		err := w.flush()
 
 		w.mu.Lock()
 		w.synced = target
@@ -157,9 +161,10 @@ func (w *walSync) close() {
 	<-w.callsDone
 }
 
-// flush writes the WAL's data to disk.
-func flush(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// flush writes the WAL's data to disk, and the directory entry of a WAL file it has not
+// flushed before.
+func (w *walSync) flush() error {
+	f, err := os.OpenFile(w.path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		// SQLite removes the WAL only after copying all of it into the database file and
 		// syncing that: there is nothing left to flush.
@@ -169,7 +174,30 @@ func flush(path string) error {
 		return err
 	}
 	err = datasync(f)
+	if err == nil && (w.seen == nil || !sameFile(f, w.seen)) {
+		if err = syncDir(filepath.Dir(w.path)); err == nil {
+			w.seen, err = f.Stat()
+		}
+	}
 	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func sameFile(f *os.File, seen os.FileInfo) bool {
+	fi, err := f.Stat()
+	return err == nil && os.SameFile(fi, seen)
+}
+
+// syncDir makes the entries of a directory (a file just created in it) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	return err
