@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -349,6 +350,9 @@ type SMTPSettings struct {
 	TLS      string `yaml:"tls"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// PasswordEnv names an environment variable holding the password instead, so the secret
+	// stays out of files under review.
+	PasswordEnv string `yaml:"password_env"`
 	// InsecureSkipVerify accepts any certificate (for test servers only).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
@@ -360,7 +364,9 @@ type TwilioSettings struct {
 	BaseURL    string `yaml:"base_url"`
 	AccountSID string `yaml:"account_sid"`
 	AuthToken  string `yaml:"auth_token"`
-	From       string `yaml:"from"`
+	// AuthTokenEnv names an environment variable holding the auth token instead.
+	AuthTokenEnv string `yaml:"auth_token_env"`
+	From         string `yaml:"from"`
 }
 
 // Compensation is the rule that turns off-hours work into time off: any page outside working
@@ -700,6 +706,7 @@ func (c *Config) validateNotifications(errs *Errors) {
 		default:
 			errs.add(s.At("tls"), "notifications.email.smtp.tls %q: want none, starttls or tls", s.TLS)
 		}
+		secretFromEnv(errs, s.Node, "notifications.email.smtp", "password", &s.Password, s.PasswordEnv)
 		if (s.Username == "") != (s.Password == "") {
 			errs.add(s.Pos, "notifications.email.smtp: username and password go together")
 		}
@@ -711,6 +718,7 @@ func (c *Config) validateNotifications(errs *Errors) {
 		if u, err := url.Parse(t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.add(t.At("base_url"), "notifications.twilio.base_url %q is not an http(s) URL", t.BaseURL)
 		}
+		secretFromEnv(errs, t.Node, "notifications.twilio", "auth_token", &t.AuthToken, t.AuthTokenEnv)
 		if t.AccountSID == "" || t.AuthToken == "" {
 			errs.add(t.Pos, "notifications.twilio: account_sid and auth_token are required")
 		}
@@ -727,4 +735,22 @@ func (c *Config) validateNotifications(errs *Errors) {
 	if cp := n.Compensation; cp != nil && (cp.NightPage < 0 || cp.LongWorkDays < 0) {
 		errs.add(cp.Pos, "notifications.compensation: days owed cannot be negative")
 	}
+}
+
+// secretFromEnv fills a secret from the environment variable named by its *_env field, so
+// passwords and tokens can stay out of the config files teams review.
+func secretFromEnv(errs *Errors, n Node, section, field string, secret *string, env string) {
+	if env == "" {
+		return
+	}
+	if *secret != "" {
+		errs.add(n.At(field+"_env"), "%s: set %s or %s_env, not both", section, field, field)
+		return
+	}
+	v := os.Getenv(env)
+	if v == "" {
+		errs.add(n.At(field+"_env"), "%s.%s_env: the environment variable %s is empty or not set", section, field, env)
+		return
+	}
+	*secret = v
 }
