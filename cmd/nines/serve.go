@@ -51,7 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 
-	a, err := app.New(ctx, live, db, clock.Real{}, log, app.Options{BaseURL: "http://" + addr, Version: version, Mailer: subscriberMailer()})
+	a, err := app.New(ctx, live, db, clock.Real{}, log, app.Options{BaseURL: "http://" + addr, Version: version})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
-	"github.com/nines-dev/nines/internal/statuspage"
 )
 
 // runUser manages local accounts directly in the database, so the first admin can be made
@@ -167,14 +166,4 @@ func readPassword(fromStdin bool, stderr io.Writer) (string, error) {
 		return "", errors.New("the passwords differ")
 	}
 	return string(p1), nil
-}
-
-// subscriberMailer is the SMTP server status page subscribers are mailed through, from
-// NINES_SMTP_ADDR and NINES_SMTP_FROM; without them subscriptions are off.
-func subscriberMailer() statuspage.Mailer {
-	addr, from := os.Getenv("NINES_SMTP_ADDR"), os.Getenv("NINES_SMTP_FROM")
-	if addr == "" || from == "" {
-		return nil
-	}
-	return &statuspage.SMTPMailer{Addr: addr, From: from}
 }

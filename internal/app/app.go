@@ -63,7 +63,8 @@ type Options struct {
 	BaseURL string
 	// Version is shown on pages and in /metrics.
 	Version string
-	// Mailer sends status page subscribers their mail; nil turns subscriptions off.
+	// Mailer sends status page subscribers their mail; nil means through
+	// notifications.email.smtp, and without that subscriptions are off.
 	Mailer statuspage.Mailer
 }
 
@@ -143,7 +144,7 @@ func New(ctx context.Context, live *config.Live, db *store.DB, clk clock.Clock, 
 	srv.Users, srv.Sessions, srv.Audit = a.Users, a.Sessions, a.Audit
 	var err error
 	if a.StatusPages, err = statuspage.New(ctx, statuspage.Options{DB: db, Clock: clk, Config: live, Incidents: a.Incidents,
-		Runner: a.Runner, Mailer: opts.Mailer, Log: log, Monitors: a.Monitors}); err != nil {
+		Runner: a.Runner, Mailer: mailerFor(live, opts.Mailer), Log: log, Monitors: a.Monitors}); err != nil {
 		return nil, fmt.Errorf("status pages: %w", err)
 	}
 	a.Monitors.OnChange = func(string) { a.StatusPages.Invalidate() }

@@ -43,6 +43,9 @@ type Message struct {
 	Event    string
 	Headline string
 	Body     string
+	// Headers are extra mail headers (a status page's List-Unsubscribe); other channels ignore
+	// them.
+	Headers map[string]string
 }
 
 // Subject is a one-line summary fit for an email subject or an SMS.

@@ -12,6 +12,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,19 @@ func Compose(from, to string, m notify.Message) []byte {
 		// Threads every page of one incident together in mail clients.
 		hdr("References", fmt.Sprintf("<incident-%d@%s>", m.IncidentID, host))
 	}
-	hdr("X-Nines-Incident", strconv.FormatInt(m.IncidentID, 10))
+	if m.IncidentID != 0 {
+		hdr("X-Nines-Incident", strconv.FormatInt(m.IncidentID, 10))
+	}
+	names := make([]string, 0, len(m.Headers))
+	for k := range m.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		// A header is one line: no CR or LF may smuggle in another.
+		clean := strings.NewReplacer("\r", " ", "\n", " ")
+		hdr(clean.Replace(k), clean.Replace(m.Headers[k]))
+	}
 	hdr("Auto-Submitted", "auto-generated")
 	hdr("MIME-Version", "1.0")
 	hdr("Content-Type", "text/plain; charset=utf-8")

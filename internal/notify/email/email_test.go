@@ -90,3 +90,23 @@ func TestEmailFailures(t *testing.T) {
 		}
 	})
 }
+
+// Extra headers (a status page's List-Unsubscribe) are written one to a line: a value with a
+// line break cannot add a header of its own.
+func TestComposeWritesExtraHeadersOnOneLineEach(t *testing.T) {
+	m := notify.Message{Headline: "Update", Body: "All good.", Headers: map[string]string{
+		"List-Unsubscribe":      "<https://status.example.com/u?t=1>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click\r\nBcc: victim@example.com",
+	}}
+	raw := string(Compose("status@example.com", "sub@example.com", m))
+	head, _, _ := strings.Cut(raw, "\r\n\r\n")
+	if !strings.Contains(head, "\r\nList-Unsubscribe: <https://status.example.com/u?t=1>\r\n") {
+		t.Errorf("List-Unsubscribe missing:\n%s", head)
+	}
+	if strings.Contains(head, "\r\nBcc:") {
+		t.Errorf("a line break in a header value added a header:\n%s", head)
+	}
+	if strings.Contains(head, "X-Nines-Incident") {
+		t.Errorf("a message about no incident names one:\n%s", head)
+	}
+}
