@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -62,33 +60,9 @@ func startAlertmanager(t *testing.T, nines string) string {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	var log lockedBuffer
-	cmd := exec.Command(alertmanagerBin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("alertmanager log:\n%s", log.String())
-		}
-	})
 	base := "http://" + addr
-	eventually(t, 20*time.Second, func() string {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return "alertmanager not ready: " + err.Error()
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return "alertmanager not ready: " + resp.Status
-		}
-		return ""
-	})
+	startReady(t, "alertmanager", base, alertmanagerBin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
 	return base
 }
 

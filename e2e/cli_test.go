@@ -96,7 +96,7 @@ func TestAnOperatorTriggersAcknowledgesAndResolvesFromTheCLI(t *testing.T) {
 			t.Errorf("acknowledged by %q, want the responder's token", e.Actor)
 		}
 	}
-	want := "incident.triggered alert.triggered alert.repeated incident.acknowledged alert.resolved incident.resolved"
+	want := "incident.triggered alert.triggered alert.repeated incident.acknowledged alert.acknowledged alert.resolved incident.resolved"
 	if strings.Join(types, " ") != want {
 		t.Errorf("timeline = %s\nwant       %s", strings.Join(types, " "), want)
 	}

@@ -28,6 +28,12 @@ import (
 var ninesBin string
 
 func TestMain(m *testing.M) {
+	// NINES_E2E_BINARY runs the suite against a nines built elsewhere (an older release, to
+	// measure what a fix changed).
+	if bin := os.Getenv("NINES_E2E_BINARY"); bin != "" {
+		ninesBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "nines-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -77,6 +83,15 @@ type server struct {
 	exited  chan struct{}
 	exitErr error
 	log     *lockedBuffer
+	// https and client are set for a server that serves TLS itself (server.tls).
+	https  bool
+	client *http.Client
+	env    []string // more environment for the process
+	args   []string // more flags for nines serve
+	// keepAddr makes the next start listen where the last one did (restart).
+	keepAddr bool
+	// config is the config file or directory given to nines; default nines.yaml in dir.
+	config string
 }
 
 // newServer prepares a nines with baseConfig; dbURL empty means SQLite in a temporary directory.
@@ -96,7 +111,11 @@ func newServer(t *testing.T, dbURL string) *server {
 }
 
 func (s *server) dbArgs() []string {
-	args := []string{"--config", filepath.Join(s.dir, "nines.yaml"), "--data", filepath.Join(s.dir, "data")}
+	cfg := s.config
+	if cfg == "" {
+		cfg = filepath.Join(s.dir, "nines.yaml")
+	}
+	args := []string{"--config", cfg, "--data", filepath.Join(s.dir, "data")}
 	if s.dbURL != "" {
 		args = append(args, "--db", s.dbURL)
 	}
@@ -106,9 +125,21 @@ func (s *server) dbArgs() []string {
 // start runs `nines serve` on a free loopback port and waits until it is ready.
 func (s *server) start() {
 	s.t.Helper()
-	s.addr = freeAddr(s.t)
-	args := append([]string{"serve", "--listen", s.addr}, s.dbArgs()...)
+	s.startWaiting("/readyz")
+}
+
+// startWaiting runs `nines serve` and waits until path answers 200.
+func (s *server) startWaiting(path string) {
+	s.t.Helper()
+	if s.addr == "" || (s.cmd != nil && !s.keepAddr) {
+		s.addr = freeAddr(s.t) // a test that must know the address first sets it; restart keeps it
+	}
+	args := append(append([]string{"serve", "--listen", s.addr}, s.dbArgs()...), s.args...)
 	s.cmd = exec.Command(ninesBin, args...)
+	s.cmd.Env = append(os.Environ(), s.env...)
+	if k := s.key(); k != nil {
+		s.cmd.Env = append(s.cmd.Env, "NINES_KEY="+string(k))
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	// The server dies with the test binary even if the test is killed.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -121,8 +152,12 @@ func (s *server) start() {
 		close(exited)
 	}(s.cmd, s.exited)
 	deadline := time.Now().Add(20 * time.Second)
+	c := s.client
+	if c == nil {
+		c = http.DefaultClient
+	}
 	for {
-		resp, err := http.Get(s.url("/readyz"))
+		resp, err := c.Get(s.url(path))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -139,6 +174,15 @@ func (s *server) start() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// restart starts nines again on the address it had, as a service manager does: clients that
+// kept its address (agents, senders retrying) reach it again.
+func (s *server) restart() {
+	s.t.Helper()
+	s.keepAddr = true
+	defer func() { s.keepAddr = false }()
+	s.startWaiting("/readyz")
 }
 
 // kill stops the process with SIGKILL, as a crash or the OOM killer would.
@@ -168,7 +212,21 @@ func (s *server) stop(within time.Duration) error {
 	}
 }
 
-func (s *server) url(path string) string { return "http://" + s.addr + path }
+func (s *server) url(path string) string {
+	if s.https {
+		return "https://" + s.addr + path
+	}
+	return "http://" + s.addr + path
+}
+
+// key is the key a PostgreSQL-backed server runs with (NINES_KEY), the same for every node of
+// a test; with SQLite nines keeps its own key file in the data directory.
+func (s *server) key() []byte {
+	if s.dbURL == "" {
+		return nil
+	}
+	return []byte("e2e-key-0123456789abcdef0123456789abcdef")
+}
 
 // run runs a nines command against this server's database and returns its stdout.
 func (s *server) run(args ...string) string {
@@ -215,7 +273,7 @@ func (s *server) get(token, path string, v any) {
 // openDB opens the server's database directly, to check what it kept against what it answered.
 func (s *server) openDB() *store.DB {
 	s.t.Helper()
-	db, err := store.Open(context.Background(), store.Options{URL: s.dbURL, DataDir: filepath.Join(s.dir, "data")})
+	db, err := store.Open(context.Background(), store.Options{URL: s.dbURL, DataDir: filepath.Join(s.dir, "data"), Key: s.key()})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -300,4 +358,35 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startReady runs a real server of the Prometheus family (Prometheus, Alertmanager) until the
+// test ends and waits until base+"/-/ready" answers 200. Its log is shown if the test fails.
+func startReady(t *testing.T, name, base string, bin string, args ...string) {
+	t.Helper()
+	var log lockedBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, log.String())
+		}
+	})
+	eventually(t, 20*time.Second, func() string {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return name + " not ready: " + err.Error()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return name + " not ready: " + resp.Status
+		}
+		return ""
+	})
 }

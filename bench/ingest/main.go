@@ -7,7 +7,13 @@
 // pipeline committed, so the ratio shows what dedup, incidents, the timeline and HTTP cost on top
 // of the storage engine's durable writes.
 //
+// With -load wrk the requests come from wrk running storm.lua instead of the command's own
+// clients, and with -alertmanager the same script drives a real Prometheus Alertmanager (which
+// keeps alerts in memory only) in rounds alternating with nines', so the two rates compare on
+// the same machine under the same load.
+//
 //	go run ./bench/ingest -db sqlite,postgres -clients 32 -duration 40s -rounds 4
+//	go run ./bench/ingest -load wrk -alertmanager /usr/bin/prometheus-alertmanager -db sqlite,postgres
 package main
 
 import (
@@ -15,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	_ "embed"
 	"flag"
 	"fmt"
 	"io"
@@ -51,29 +58,49 @@ const benchConfig = `services:
         key: ` + routingKey + `
 `
 
+//go:embed storm.lua
+var stormScript []byte
+
 type options struct {
-	clients  int
-	duration time.Duration
-	warmup   time.Duration
-	repeat   float64
-	hotKeys  int
-	profile  string
-	pgURL    string
-	rounds   int
+	load         string // client or wrk
+	alertmanager string // path to an Alertmanager binary to measure beside nines
+	threads      int    // wrk threads
+	clients      int
+	duration     time.Duration
+	warmup       time.Duration
+	repeat       float64
+	hotKeys      int
+	profile      string
+	pgURL        string
+	rounds       int
 }
 
 func main() {
 	var o options
 	dbs := flag.String("db", "sqlite,postgres", "databases to measure: sqlite, postgres, or both separated by a comma")
-	flag.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients, each with one request outstanding")
+	flag.StringVar(&o.load, "load", "client", "load generator: client (the command's own HTTP/1.1 clients) or wrk (wrk running storm.lua)")
+	flag.StringVar(&o.alertmanager, "alertmanager", "", "Alertmanager binary to measure beside nines under the same wrk script (implies -load wrk)")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads (with -load wrk)")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients, each with one request outstanding (wrk connections with -load wrk)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per database")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured time before measuring")
 	flag.Float64Var(&o.repeat, "repeat", 0.5, "share of events that repeat a dedup key already sent")
 	flag.IntVar(&o.hotKeys, "hot-keys", 1000, "number of dedup keys the repeats are drawn from")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the first measured round to FILE.<db>")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the first measured round to FILE.<db> (with -load wrk, and the allocations up to then to FILE.<db>.allocs)")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds of pipeline then ceiling the measured time is split into")
 	flag.StringVar(&o.pgURL, "pg", "", "PostgreSQL server URL to use instead of starting a private one (it must run with fsync=on)")
 	flag.Parse()
+	if o.alertmanager != "" {
+		o.load = "wrk"
+	}
+	if o.load != "client" && o.load != "wrk" {
+		fmt.Fprintf(os.Stderr, "-load: %q is neither client nor wrk\n", o.load)
+		os.Exit(2)
+	}
+	if o.load == "wrk" {
+		compareWithAlertmanager(*dbs, o)
+		return
+	}
 
 	fmt.Printf("# %d clients, %.0f%% repeated dedup keys, %v measured in %d rounds after %v warm-up, GOMAXPROCS=%d, %s\n",
 		o.clients, o.repeat*100, o.duration, o.rounds, o.warmup, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
@@ -87,74 +114,126 @@ func main() {
 	}
 }
 
-func runOne(name string, o options) error {
+// rig is nines running in this process on one database, as nines serve wires it.
+type rig struct {
+	name string
+	dir  string
+	db   *store.DB
+	addr string
+	// measuring makes Committed record batch sizes.
+	measuring atomic.Bool
+	mu        sync.Mutex
+	batches   []int // events per commit while measuring
+	stop      []func()
+}
+
+// takeBatches returns the batch sizes recorded since the last call.
+func (r *rig) takeBatches() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.batches
+	r.batches = nil
+	return b
+}
+
+func (r *rig) close() {
+	for i := len(r.stop) - 1; i >= 0; i-- {
+		r.stop[i]()
+	}
+}
+
+// startNines opens a fresh database of the named kind and serves nines on it on loopback.
+func startNines(name string, o options) (*rig, error) {
 	ctx := context.Background()
+	r := &rig{name: name}
 	dir, err := os.MkdirTemp("", "nines-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	r.dir = dir
+	r.stop = append(r.stop, func() { os.RemoveAll(dir) })
+	fail := func(err error) (*rig, error) {
+		r.close()
+		return nil, err
+	}
 	var opt store.Options
 	switch name {
 	case "sqlite":
 		opt.DataDir = dir
 	case "postgres":
+		opt.Key = []byte("nines-bench-key-0123456789abcdef0123456789") // a throwaway database's
 		opt.URL = o.pgURL
 		if opt.URL == "" {
 			url, stop, err := startPostgres(dir)
 			if err != nil {
-				return err
+				return fail(err)
 			}
-			defer stop()
+			r.stop = append(r.stop, stop)
 			opt.URL = url
 		}
 	default:
-		return fmt.Errorf("unknown database %q (want sqlite or postgres)", name)
+		return fail(fmt.Errorf("unknown database %q (want sqlite or postgres)", name))
 	}
 	db, err := store.Open(ctx, opt)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	defer db.Close()
+	r.db = db
+	r.stop = append(r.stop, func() { db.Close() })
 	if db.Dialect == store.Postgres {
 		if err := dropAll(ctx, db); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 	// The same schemas and the same wiring as nines serve (internal/app), so every hook a
 	// commit runs in production (escalation, status pages, ...) runs here too.
 	if _, err := db.Migrate(ctx, app.Schemas()); err != nil {
-		return err
+		return fail(err)
 	}
 	cfg, err := config.Parse("bench.yaml", []byte(benchConfig))
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	a, err := app.New(ctx, config.NewLive(cfg), db, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Version: "bench"})
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	var measuring atomic.Bool
-	var mu sync.Mutex
-	var batches []int // events per commit while measuring
 	a.Pipeline.Committed = func(events int, took time.Duration) {
-		if measuring.Load() {
-			mu.Lock()
-			batches = append(batches, events)
-			mu.Unlock()
+		if r.measuring.Load() {
+			r.mu.Lock()
+			r.batches = append(r.batches, events)
+			r.mu.Unlock()
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return fail(err)
 	}
+	r.addr = ln.Addr().String()
 	httpSrv := &http.Server{Handler: a.Web.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	a.Start()
 	go httpSrv.Serve(ln)
-	defer func() {
+	r.stop = append(r.stop, func() {
 		httpSrv.Shutdown(ctx)
 		a.Stop()
-	}()
+	})
+	return r, nil
+}
+
+// walSize says how large SQLite's WAL is at the end of a run.
+func (r *rig) walSize() {
+	if fi, err := os.Stat(filepath.Join(r.dir, "nines.db-wal")); err == nil {
+		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", r.name, float64(fi.Size())/(1<<20))
+	}
+}
+
+func runOne(name string, o options) error {
+	ctx := context.Background()
+	r, err := startNines(name, o)
+	if err != nil {
+		return err
+	}
+	defer r.close()
 
 	// Rounds alternate the pipeline and its ceiling, so that both see the same share of a
 	// machine whose other load comes and goes.
@@ -171,20 +250,17 @@ func runOne(name string, o options) error {
 		if round == 0 && o.profile != "" {
 			profile = o.profile + "." + name
 		}
-		res := drive(ln.Addr().String(), o, round, warmup, o.duration/time.Duration(o.rounds), profile, &measuring)
+		res := drive(r.addr, o, round, warmup, o.duration/time.Duration(o.rounds), profile, &r.measuring)
 		if res.err != nil {
 			return res.err
 		}
 		all = append(all, res.lat...)
 		took += res.took
 		cpu += res.cpu
-		mu.Lock()
-		round := batches
-		batches = nil
-		mu.Unlock()
-		commits += len(round)
+		batches := r.takeBatches()
+		commits += len(batches)
 		rowSize = res.bodySize
-		n, d, err := measureCeiling(ctx, db, round, res.bodySize)
+		n, d, err := measureCeiling(ctx, r.db, batches, res.bodySize)
 		if err != nil {
 			return fmt.Errorf("ceiling: %w", err)
 		}
@@ -192,9 +268,7 @@ func runOne(name string, o options) error {
 		ceilingTook += d
 	}
 	fmt.Printf("# %s: load average %s before, %s after (the machine is shared); ceiling rows of %d bytes\n", name, load0, loadAvg(), rowSize)
-	if fi, err := os.Stat(filepath.Join(dir, "nines.db-wal")); err == nil {
-		fmt.Printf("# %s: WAL %.1f MB at the end of the run\n", name, float64(fi.Size())/(1<<20))
-	}
+	r.walSize()
 	if len(all) == 0 {
 		return fmt.Errorf("no request finished while measuring")
 	}

@@ -24,8 +24,8 @@ func BenchmarkPipeline(b *testing.B) {
 	for _, backend := range storetest.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
 			db := backend.Open(b, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema})
-			incidents := incident.New(db, clock.Real{})
-			p := alert.NewPipeline(db, incidents, clock.Real{})
+			incidents := incident.New(db, clock.Real{}, nil)
+			p := alert.NewPipeline(db, incidents, clock.Real{}, alert.Options{})
 			done := make(chan struct{})
 			go func() { p.Run(); close(done) }()
 			defer func() { p.Close(); <-done }()

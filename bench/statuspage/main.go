@@ -1,4 +1,4 @@
-// Command statuspage measures a status page under load: it starts nines' web server on
+// Command statuspage measures a status page under load: it starts nines, as serve wires it, on
 // loopback with a page of 100 components and 90 days of incident history, then drives it with
 // wrk, first /healthz (the ceiling: the cheapest route of the same process) and then the page.
 //
@@ -24,15 +24,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nines-dev/nines/internal/alert"
-	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/statuspage"
 	"github.com/nines-dev/nines/internal/store"
-	"github.com/nines-dev/nines/internal/timers"
-	"github.com/nines-dev/nines/internal/web"
 )
 
 func main() {
@@ -56,7 +52,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, statuspage.Schema}); err != nil {
+	if _, err := db.Migrate(ctx, app.Schemas()); err != nil {
 		log.Fatal(err)
 	}
 	var yml strings.Builder
@@ -75,7 +71,7 @@ func main() {
 	// 90 days of history: incidents of every severity spread over the components, lasting 5
 	// minutes to 4 hours.
 	clk := clock.NewFake(time.Now().UTC().AddDate(0, 0, -90))
-	incs := incident.New(db, clk)
+	incs := incident.New(db, clk, nil)
 	rng := rand.New(rand.NewPCG(1, 2))
 	sevs := []string{incident.Critical, incident.Error, incident.Warning, incident.Info}
 	type opened struct {
@@ -119,23 +115,24 @@ func main() {
 	}
 	// One critical incident open now, as during the outage that brings the spike.
 	real := clock.Real{}
-	incsNow := incident.New(db, real)
+	incsNow := incident.New(db, real, nil)
 	db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := incsNow.Open(ctx, tx, incident.OpenParams{ServiceID: "svc-007", Severity: incident.Critical, Title: "Checkout down", At: real.Now(),
 			Actor: incident.Actor{Name: "bench", Source: "bench"}})
 		return err
 	})
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pipe := alert.NewPipeline(db, incsNow, real)
-	go pipe.Run()
-	defer pipe.Close()
-	srv := &web.Server{Config: config.NewLive(cfg), DB: db, Incidents: incsNow, Alerts: pipe, Tokens: auth.NewTokens(db, real), Log: logger, Clock: real}
+	nines, err := app.New(ctx, config.NewLive(cfg), db, real, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Version: "bench"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	nines.Start()
+	defer nines.Stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
-	go http.Serve(ln, srv.Handler())
+	go http.Serve(ln, nines.Web.Handler())
 	base := "http://" + ln.Addr().String()
 	page := base + "/status/bench"
 	resp, err := http.Get(page)

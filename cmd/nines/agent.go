@@ -10,12 +10,13 @@ import (
 	"github.com/nines-dev/nines/internal/probe"
 )
 
-// runAgent probes from another location: nines agent --server URL --token T --location eu-west.
-// The token needs the responder role.
+// runAgent probes from another location: nines agent --server URL --location eu-west, with
+// the token in NINES_AGENT_TOKEN or a file (--token-file), out of the process list. The token
+// is an agent token of that location (nines token create --role agent --location eu-west).
 func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("agent", stderr)
 	var c client
-	c.register(fs)
+	c.register(fs, "NINES_AGENT_TOKEN", "NINES_TOKEN")
 	location := fs.String("location", envOr("NINES_LOCATION", ""), "name of this location, as monitors list it (env NINES_LOCATION)")
 	workers := fs.Int("workers", 256, "checks run at once")
 	refresh := fs.String("refresh", "30s", "how often to ask the server for this location's monitors")
@@ -38,6 +39,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	a := &probe.Agent{Server: c.server, Token: c.token, Location: *location, Workers: *workers, Refresh: every, Log: log}
+	token, _ := c.token.get() // checked by needToken
+	a := &probe.Agent{Server: c.server, Token: token, Location: *location, Workers: *workers, Refresh: every, Log: log}
 	return a.Run(ctx)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,13 +14,19 @@ import (
 
 // client talks to a running nines.
 type client struct {
-	server, token string
-	http          *http.Client
+	server string
+	token  secretFlag
+	http   *http.Client
 }
 
-func (c *client) register(fs *flag.FlagSet) {
+// register adds --server, --token and --token-file to fs; the token is read from the first of
+// tokenEnvs set (NINES_TOKEN when none is named).
+func (c *client) register(fs *flag.FlagSet, tokenEnvs ...string) {
+	if len(tokenEnvs) == 0 {
+		tokenEnvs = []string{"NINES_TOKEN"}
+	}
 	fs.StringVar(&c.server, "server", envOr("NINES_SERVER", "http://127.0.0.1:8080"), "nines server URL (env NINES_SERVER)")
-	fs.StringVar(&c.token, "token", envOr("NINES_TOKEN", ""), "API token (env NINES_TOKEN)")
+	c.token.register(fs, "token", "API token", tokenEnvs...)
 }
 
 // do sends a request and decodes a JSON answer into out (or, for a *[]byte, hands it over as
@@ -46,8 +51,12 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	token, err := c.token.get()
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("X-Nines-Client", "cli")
 	resp, err := c.http.Do(req)
@@ -89,8 +98,32 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 func needToken(c *client) error {
-	if c.token == "" {
-		return errors.New("no API token: pass --token or set NINES_TOKEN")
+	token, err := c.token.get()
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		return fmt.Errorf("no API token: set %s, or pass --token-file (or --token)", c.token.envs[0])
 	}
 	return nil
+}
+
+// serviceArg parses the flags of a command about one service, which may come before or after
+// them (`nines gate checkout --server ...`), and returns it; without exactly one service it
+// prints usage and exits 2.
+func serviceArg(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) (string, error) {
+	var service string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		service, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if service == "" && fs.NArg() == 1 {
+		service = fs.Arg(0)
+	} else if fs.NArg() > 0 || service == "" {
+		fmt.Fprintln(stderr, usage)
+		return "", exitError{2}
+	}
+	return service, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/nines-dev/nines/internal/incident"
 )
 
 // runDeclare opens an incident by hand, for a problem a person saw before any alert did.
@@ -17,7 +19,7 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	sev := fs.String("sev", "SEV3", "severity: SEV1 (worst) to SEV5")
 	summary := fs.String("summary", "", "what is known so far")
 	impact := fs.String("impact-start", "", "when customers were first affected, RFC 3339 (back-dates the impact)")
-	commander := fs.String("commander", "", "incident commander (a user id)")
+	commander := fs.String("commander", "", "incident commander (a user id; default: whoever the service's escalation policy pages first)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,10 +39,7 @@ func runDeclare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *commander != "" {
 		body["roles"] = map[string]string{"commander": *commander}
 	}
-	var inc struct {
-		ID  int64  `json:"id"`
-		SEV string `json:"sev"`
-	}
+	var inc incident.Incident
 	if err := c.do(ctx, "POST", "/api/v1/incidents", body, &inc); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/nines-dev/nines/internal/change"
 )
 
 // runDeploy records a deploy, as the last step of a pipeline: it shows on the incidents that
@@ -35,10 +37,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *link != "" {
 		body["links"] = []map[string]string{{"href": *link}}
 	}
-	var out struct {
-		ID      int64  `json:"id"`
-		Summary string `json:"summary"`
-	}
+	var out change.Change
 	if err := c.do(ctx, "POST", "/api/v1/changes", body, &out); err != nil {
 		return err
 	}

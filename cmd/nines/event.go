@@ -20,7 +20,8 @@ func runEvent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("event "+args[0], stderr)
 	var c client
 	c.register(fs)
-	key := fs.String("routing-key", os.Getenv("NINES_ROUTING_KEY"), "integration key of an events_v2 integration (env NINES_ROUTING_KEY)")
+	var routingKey secretFlag
+	routingKey.register(fs, "routing-key", "integration key of an events_v2 integration", "NINES_ROUTING_KEY")
 	dedup := fs.String("dedup-key", "", "dedup key (required for ack and resolve)")
 	summary := fs.String("summary", "", "summary (required for trigger)")
 	source := fs.String("source", hostname(), "where the problem is")
@@ -29,7 +30,11 @@ func runEvent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	ev := map[string]any{"routing_key": *key, "event_action": action}
+	key, err := routingKey.get()
+	if err != nil {
+		return err
+	}
+	ev := map[string]any{"routing_key": key, "event_action": action}
 	if *dedup != "" {
 		ev["dedup_key"] = *dedup
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strings"
 
 	"github.com/nines-dev/nines/internal/slo"
 )
@@ -20,33 +19,17 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c client
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
-	// The service may come before or after the flags: `nines gate checkout --server ...`.
-	var service string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		service, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	service, err := serviceArg(fs, args, stderr, "usage: nines gate SERVICE [--server URL] [--token T] [--json]")
+	if err != nil {
 		return err
-	}
-	if service == "" && fs.NArg() == 1 {
-		service = fs.Arg(0)
-	} else if fs.NArg() > 0 || service == "" {
-		fmt.Fprintln(stderr, "usage: nines gate SERVICE [--server URL] [--token T] [--json]")
-		return exitError{2}
 	}
 	fail := func(err error) error {
 		fmt.Fprintf(stderr, "nines gate: no decision: %v\n", err)
 		return exitError{2}
 	}
-	if err := needToken(&c); err != nil {
-		return fail(err)
-	}
 	var g slo.Gate
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", "/api/v1/services/"+url.PathEscape(service)+"/gate", nil, &raw); err != nil {
-		return fail(err)
-	}
-	if err := json.Unmarshal(raw, &g); err != nil {
+	raw, err := getServiceVerdict(ctx, &c, service, "gate", &g)
+	if err != nil {
 		return fail(err)
 	}
 	if g.Decision != "ship" && g.Decision != "slow_down" {
@@ -69,4 +52,17 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return exitError{1}
 	}
 	return nil
+}
+
+// getServiceVerdict reads what the server says of one service for a CI gate
+// (/api/v1/services/{id}/what) into out, and returns the answer as sent, for --json.
+func getServiceVerdict(ctx context.Context, c *client, service, what string, out any) (json.RawMessage, error) {
+	if err := needToken(c); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", "/api/v1/services/"+url.PathEscape(service)+"/"+what, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, json.Unmarshal(raw, out)
 }

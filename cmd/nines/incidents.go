@@ -9,19 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
-)
 
-type incidentJSON struct {
-	ID         int64     `json:"id"`
-	ServiceID  string    `json:"service_id"`
-	State      string    `json:"state"`
-	Severity   string    `json:"severity"`
-	Title      string    `json:"title"`
-	AlertCount int       `json:"alert_count"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
+	"github.com/nines-dev/nines/internal/incident"
+)
 
 func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("incidents", stderr)
@@ -46,8 +36,8 @@ func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	q.Set("limit", strconv.Itoa(*limit))
 	var out struct {
-		Incidents  []incidentJSON `json:"incidents"`
-		NextCursor string         `json:"next_cursor,omitempty"`
+		Incidents  []incident.Incident `json:"incidents"`
+		NextCursor string              `json:"next_cursor,omitempty"`
 	}
 	if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &out); err != nil {
 		return err
@@ -89,7 +79,7 @@ func incidentAction(ctx context.Context, name, action string, args []string, std
 	if err := needToken(&c); err != nil {
 		return err
 	}
-	var inc incidentJSON
+	var inc incident.Incident
 	if err := c.do(ctx, "POST", fmt.Sprintf("/api/v1/incidents/%d/%s", id, action), nil, &inc); err != nil {
 		return err
 	}

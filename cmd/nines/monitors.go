@@ -8,21 +8,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
-)
 
-type monitorListJSON struct {
-	ID            string     `json:"id"`
-	Name          string     `json:"name"`
-	ServiceID     string     `json:"service_id"`
-	Type          string     `json:"type"`
-	Status        string     `json:"status"`
-	LastCheckedAt *time.Time `json:"last_checked_at"`
-	Uptime24h     *float64   `json:"uptime_24h"`
-	LatencyP95MS  *float64   `json:"latency_p95_ms"`
-	Cause         string     `json:"cause"`
-	Message       string     `json:"message"`
-}
+	"github.com/nines-dev/nines/internal/web/api"
+)
 
 // runMonitors lists monitors, or shows one with its figures over a range.
 func runMonitors(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,7 +52,7 @@ func runMonitors(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		q.Set("status", *status)
 	}
 	var out struct {
-		Monitors []monitorListJSON `json:"monitors"`
+		Monitors []api.Monitor `json:"monitors"`
 	}
 	if err := c.do(ctx, "GET", "/api/v1/monitors?"+q.Encode(), nil, &out); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/oncall"
 )
 
@@ -21,11 +22,12 @@ func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c client
 	c.register(fs)
 	schedule := fs.String("schedule", "", "only this schedule (default: every schedule)")
+	layer := fs.String("layer", "", "only these layers of the schedule, comma-separated: whom a step targeting them pages")
 	at := fs.String("at", "", "the instant to ask about, RFC 3339 (default: now)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nines oncall [--schedule ID] [--at TIME] [--json]\n       nines oncall override add|list|delete ...")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "usage: nines oncall [--schedule ID [--layer NAME,...]] [--at TIME] [--json]\n       nines oncall override add|list|delete ...")
+		printDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -37,8 +39,14 @@ func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *schedule != "" {
 		q.Set("schedule", *schedule)
 	}
+	if *layer != "" {
+		if *schedule == "" {
+			return fmt.Errorf("--layer needs --schedule")
+		}
+		q.Set("layer", *layer)
+	}
 	if *at != "" {
-		t, err := parseInstant("--at", *at)
+		t, err := clock.ParseInstant("--at", *at)
 		if err != nil {
 			return err
 		}
@@ -61,7 +69,11 @@ func runOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCHEDULE\tUSER\tLAYER\tFROM\tUNTIL")
 	for _, s := range out.OnCall {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ScheduleID, s.UserID, s.Layer, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
+		layer := s.Layer
+		if s.OverrideID != 0 && layer != oncall.OverrideLayer {
+			layer = fmt.Sprintf("%s (override %d)", layer, s.OverrideID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ScheduleID, s.UserID, layer, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
@@ -76,6 +88,7 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	c.register(fs)
 	schedule := fs.String("schedule", "", "the schedule (required)")
 	user := fs.String("user", "", "add: who covers")
+	layer := fs.String("layer", "", "add: the layer covered (default: the whole schedule)")
 	start := fs.String("start", "", "add: when the cover starts, RFC 3339")
 	end := fs.String("end", "", "add: when the cover ends, RFC 3339")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -91,22 +104,26 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	base := "/api/v1/schedules/" + url.PathEscape(*schedule) + "/overrides"
 	switch verb {
 	case "add":
-		s, err := parseInstant("--start", *start)
+		s, err := clock.ParseInstant("--start", *start)
 		if err != nil {
 			return err
 		}
-		e, err := parseInstant("--end", *end)
+		e, err := clock.ParseInstant("--end", *end)
 		if err != nil {
 			return err
 		}
 		var o oncall.Override
-		if err := c.do(ctx, "POST", base, map[string]any{"user_id": *user, "start": s, "end": e}, &o); err != nil {
+		if err := c.do(ctx, "POST", base, map[string]any{"user_id": *user, "layer": *layer, "start": s, "end": e}, &o); err != nil {
 			return err
 		}
 		if *asJSON {
 			return printJSON(stdout, o)
 		}
-		fmt.Fprintf(stdout, "override %d: %s covers %s from %s to %s\n", o.ID, o.UserID, o.ScheduleID, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
+		what := o.ScheduleID
+		if o.Layer != "" {
+			what += " layer " + o.Layer
+		}
+		fmt.Fprintf(stdout, "override %d: %s covers %s from %s to %s\n", o.ID, o.UserID, what, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
 	case "list":
 		var out struct {
 			Overrides []oncall.Override `json:"overrides"`
@@ -118,9 +135,13 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return printJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tFROM\tUNTIL\tBY")
+		fmt.Fprintln(tw, "ID\tUSER\tLAYER\tFROM\tUNTIL\tBY")
 		for _, o := range out.Overrides {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.UserID, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339), o.CreatedBy)
+			layer := o.Layer
+			if layer == "" {
+				layer = "(all)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.UserID, layer, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339), o.CreatedBy)
 		}
 		return tw.Flush()
 	case "delete":
@@ -139,14 +160,6 @@ func runOverride(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("unknown override command %q: want add, list or delete", verb)
 	}
 	return nil
-}
-
-func parseInstant(flag, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return t, fmt.Errorf("%s %q: want an RFC 3339 instant such as 2026-03-30T07:30:00Z", flag, v)
-	}
-	return t, nil
 }
 
 func printJSON(w io.Writer, v any) error {

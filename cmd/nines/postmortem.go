@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"github.com/nines-dev/nines/internal/postmortem"
 )
 
 const postmortemUsage = `usage:
@@ -66,10 +68,7 @@ func runPostmortem(ctx context.Context, args []string, stdout, stderr io.Writer)
 		_, err := stdout.Write(doc)
 		return err
 	case "action":
-		var item struct {
-			ID  int64  `json:"id"`
-			Due string `json:"due"`
-		}
+		var item postmortem.ActionItem
 		body := map[string]string{"title": *title, "owner": *owner, "kind": *kind, "due": *due}
 		if err := c.do(ctx, "POST", path+"/actions", body, &item); err != nil {
 			return err
@@ -77,10 +76,7 @@ func runPostmortem(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "action item %d added, due %s\n", item.ID, item.Due)
 		return nil
 	case "done":
-		var item struct {
-			ID    int64  `json:"id"`
-			State string `json:"state"`
-		}
+		var item postmortem.ActionItem
 		if err := c.do(ctx, "PATCH", fmt.Sprintf("/api/v1/actions/%d", id), map[string]string{"state": "done"}, &item); err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 func reports() map[string]command {
 	return map[string]command{
 		// SLOs
-		"sla": {"achieved availability against the SLA for a month or quarter", runReportSLA},
+		"sla": {"achieved availability against the SLA for a month, quarter or year", runReportSLA},
 
 		// on-call (schedules, escalation, notifications)
 		"oncall": {"pages, incidents, off-hours work and time off owed per person", runReportOnCall},

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/oncall"
 )
 
 func runReportOnCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,30 +30,13 @@ func runReportOnCall(ctx context.Context, args []string, stdout, stderr io.Write
 		if f.v == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, f.v)
+		t, err := clock.ParseIn("--"+f.name, f.v, clock.RFC3339|clock.Date, nil)
 		if err != nil {
-			t, err = time.Parse("2006-01-02", f.v)
-		}
-		if err != nil {
-			return fmt.Errorf("--%s %q: want YYYY-MM-DD or an RFC 3339 instant", f.name, f.v)
+			return err
 		}
 		q.Set(f.name, t.UTC().Format(time.RFC3339))
 	}
-	var rep struct {
-		From  time.Time `json:"from"`
-		To    time.Time `json:"to"`
-		Rule  string    `json:"rule"`
-		Users []struct {
-			UserID        string  `json:"user_id"`
-			OnCallHours   float64 `json:"on_call_hours"`
-			Pages         int     `json:"pages"`
-			OffHoursPages int     `json:"off_hours_pages"`
-			Incidents     int     `json:"incidents_handled"`
-			WorkHours     float64 `json:"ack_to_resolve_hours"`
-			OffHoursWork  float64 `json:"off_hours_work_hours"`
-			DaysOwed      float64 `json:"days_owed"`
-		} `json:"users"`
-	}
+	var rep oncall.Report
 	if err := c.do(ctx, "GET", "/api/v1/reports/oncall?"+q.Encode(), nil, &rep); err != nil {
 		return err
 	}
@@ -59,9 +45,9 @@ func runReportOnCall(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "On-call load from %s to %s\nRule: %s\n\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339), rep.Rule)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "USER\tON CALL H\tPAGES\tOFF-HOURS PAGES\tINCIDENTS\tACK→RESOLVE H\tOFF-HOURS H\tDAYS OWED\t")
+	fmt.Fprintln(tw, "USER\tON CALL H\tPAGES\tOFF-HOURS PAGES\tDRILL PAGES\tINCIDENTS\tACK→RESOLVE H\tOFF-HOURS H\tDAYS OWED\t")
 	for _, u := range rep.Users {
-		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%d\t%d\t%.2f\t%.2f\t%.1f\t\n", u.UserID, u.OnCallHours, u.Pages, u.OffHoursPages, u.Incidents, u.WorkHours, u.OffHoursWork, u.DaysOwed)
+		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.1f\t\n", u.UserID, u.OnCallHours, u.Pages, u.OffHoursPages, u.DrillPages, u.Incidents, u.WorkHours, u.OffHoursWork, u.DaysOwed)
 	}
 	return tw.Flush()
 }

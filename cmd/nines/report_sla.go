@@ -12,7 +12,7 @@ import (
 	"github.com/nines-dev/nines/internal/slo"
 )
 
-// runReportSLA prints a service's SLA report for a calendar month or quarter.
+// runReportSLA prints a service's SLA report for a calendar month, quarter or year.
 func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report sla", stderr)
 	var c client
@@ -20,7 +20,8 @@ func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	service := fs.String("service", "", "service id (required)")
 	month := fs.String("month", "", "calendar month, e.g. 2026-10")
 	quarter := fs.String("quarter", "", "calendar quarter, e.g. 2026-Q4")
-	tz := fs.String("tz", "UTC", "time zone the month or quarter is counted in")
+	year := fs.String("year", "", "calendar year, e.g. 2026")
+	tz := fs.String("tz", "UTC", "time zone the period is counted in")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -28,12 +29,16 @@ func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *service == "" {
 		return errors.New("--service is required")
 	}
-	period := *month
-	if (*month == "") == (*quarter == "") {
-		return errors.New("give one of --month 2026-10 or --quarter 2026-Q4")
+	var period string
+	given := 0
+	for _, p := range []string{*month, *quarter, *year} {
+		if p != "" {
+			period = p
+			given++
+		}
 	}
-	if *quarter != "" {
-		period = *quarter
+	if given != 1 {
+		return errors.New("give one of --month 2026-10, --quarter 2026-Q4 or --year 2026")
 	}
 	if err := needToken(&c); err != nil {
 		return err
@@ -61,15 +66,18 @@ func runReportSLA(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLO\tSLA\tACHIEVED\tDOWNTIME\tALLOWED\tRESULT")
+	fmt.Fprintln(tw, "SLO\tSLA\tACHIEVED\tDOWNTIME\tALLOWED\tPER MONTH\tPER YEAR\tRESULT")
 	for _, s := range rep.SLOs {
 		res := "met"
 		if !s.Met {
 			res = "breached"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.SLOID, pctString(s.Target), pctString(s.Achieved), s.Downtime, s.AllowedDowntime, res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.SLOID, pctString(s.Target), pctString(s.Achieved), s.Downtime,
+			s.AllowedDowntime, s.AllowedDowntimeMonth, s.AllowedDowntimeYear, res)
 	}
 	tw.Flush()
+	fmt.Fprintln(stdout, "\nALLOWED is the downtime the SLA allows in this period; PER MONTH and PER YEAR in an average month\n"+
+		"and year (365.2425 days, a month a twelfth of it).")
 	for _, s := range rep.SLOs {
 		if len(s.Incidents) == 0 {
 			continue

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -12,7 +9,7 @@ import (
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
-	"github.com/nines-dev/nines/internal/storetest"
+	"github.com/nines-dev/nines/internal/web/webtest"
 )
 
 // testNines is nines wired as `nines serve` wires it, on a real SQLite database and a fake
@@ -25,19 +22,9 @@ type testNines struct {
 
 func startNines(t *testing.T, cfg *config.Config, now time.Time) *testNines {
 	t.Helper()
-	db := storetest.SQLite(t, schemas())
 	clk := clock.NewFake(now)
-	hs := httptest.NewUnstartedServer(nil)
-	a, err := app.New(context.Background(), config.NewLive(cfg), db, clk, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		app.Options{BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = a.Web.Handler()
-	hs.Start()
-	a.Start()
-	t.Cleanup(func() { hs.Close(); a.Stop() })
-	return &testNines{app: a, url: hs.URL, clock: clk}
+	n := webtest.Start(t, webtest.Options{Config: cfg, Clock: clk})
+	return &testNines{app: n.App, url: n.URL, clock: clk}
 }
 
 // token creates an API token with role.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -148,8 +149,16 @@ func TestSLOAPIRefusesBadInput(t *testing.T) {
 			`{"events":[{"timestamp":"2026-11-22T10:00:00Z","good":1,"total":1}]}`, 403, "responder"},
 		{"no token", "GET", "/api/v1/slos", "", "", 401, "unauthorized"},
 		{"the gate of an unknown service", "GET", "/api/v1/services/nope/gate", s.viewer, "", 404, "not found"},
-		{"an SLA report without a period", "GET", "/api/v1/services/checkout/sla", s.viewer, "", 400, "period is required"},
+		{"an SLA report without a period", "GET", "/api/v1/services/checkout/sla", s.viewer, "", 400, "period: is required"},
 		{"an SLA report for a bad period", "GET", "/api/v1/services/checkout/sla?period=2026-13", s.viewer, "", 400, "want a month"},
+		{"a fraction of an event", "POST", "/api/v1/slis/checkout-availability/events", s.admin,
+			`{"events":[{"timestamp":"2026-11-22T10:00:00Z","good":1.5,"total":2}]}`, 400, `"errors":["events[0]: good (1.5) and total (2) must be whole numbers`},
+		{"every bad point named", "POST", "/api/v1/slis/checkout-availability/events", s.admin,
+			`{"events":[{"timestamp":"2026-11-22T10:00:00Z","good":1,"total":1},{"timestamp":"2026-11-22T10:01:00Z","good":1,"total":2.5},` +
+				`{"timestamp":"2026-11-22T10:02:00Z","good":1,"total":1},{"timestamp":"2026-11-22T10:03:00Z","good":3,"total":2}]}`,
+			400, `"error":"2 bad events, nothing stored; the first: events[1]: good (1) and total (2.5) must be whole numbers: they count events",` +
+				`"errors":["events[1]: good (1) and total (2.5) must be whole numbers: they count events","events[3]: good (3) is more than total (2)"]`},
+		{"an error with one thing wrong still lists it", "GET", "/api/v1/services/checkout/sla", s.viewer, "", 400, `"errors":["period: is required`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,6 +171,30 @@ func TestSLOAPIRefusesBadInput(t *testing.T) {
 	code, body := s.call(t, "GET", "/api/v1/slos/checkout-availability", s.viewer, "")
 	if code != 200 || !strings.Contains(body, `"events_total":0`) {
 		t.Errorf("refused pushes changed the SLO: %s", body)
+	}
+}
+
+// TestAPushOfTheMostPointsFitsTheBodyLimit sends 10,000 points as a client would (each with a
+// nanosecond timestamp and a zone, counts of 15 digits): about 1 MB, which the route takes.
+func TestAPushOfTheMostPointsFitsTheBodyLimit(t *testing.T) {
+	s := startSLOServer(t, time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC))
+	var b strings.Builder
+	b.WriteString(`{"events": [`)
+	start := time.Date(2026, 11, 15, 0, 0, 0, 0, time.FixedZone("", 5*3600+1800))
+	for i := 0; i < slo.MaxPoints; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `{"timestamp": %q, "good": 999999999999999, "total": 999999999999999}`,
+			start.Add(time.Duration(i)*time.Minute+123456789).Format(time.RFC3339Nano))
+	}
+	b.WriteString("]}")
+	if b.Len() <= 512<<10 {
+		t.Fatalf("the body is %d bytes: not over the general limit, so it proves nothing", b.Len())
+	}
+	code, body := s.call(t, "POST", "/api/v1/slis/checkout-availability/events", s.admin, b.String())
+	if code != 202 || !strings.Contains(body, `"events":10000`) {
+		t.Fatalf("a push of %d points in %d bytes: %d %s", slo.MaxPoints, b.Len(), code, body)
 	}
 }
 
@@ -206,7 +239,48 @@ slos:
 	if code := run(context.Background(), []string{"slo", "export", "--format", "prometheus", "--config", cfg}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "alert: NinesSLOBurnRatePage") || !strings.Contains(out.String(), "sum(increase(all_total[1h]))") {
+	if !strings.Contains(out.String(), "alert: NinesSLOBurnRatePage") || !strings.Contains(out.String(), "last_over_time(all_total[1h]) - all_total offset 1h") {
 		t.Errorf("export:\n%s", out.String())
+	}
+}
+
+func TestAPushedPointIsItsMinuteAndAResendReplacesIt(t *testing.T) {
+	s := startSLOServer(t, time.Date(2026, 11, 22, 20, 30, 0, 0, time.UTC))
+	push := func(body string) (int, string) {
+		t.Helper()
+		return s.call(t, "POST", "/api/v1/slis/checkout-availability/events", s.admin, body)
+	}
+	total := func() (good, all float64) {
+		t.Helper()
+		code, body := s.call(t, "GET", "/api/v1/slos/checkout-availability", s.viewer, "")
+		var st slo.Status
+		if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+			t.Fatalf("get: %d %s", code, body)
+		}
+		return st.EventsGood, st.EventsTotal
+	}
+	steps := []struct {
+		name, body  string
+		code        int
+		good, total float64 // events in the window afterwards, worked by hand
+	}{
+		{"a point at 20:00:00 counts the minute 20:00", `{"events":[{"timestamp":"2026-11-22T20:00:00Z","good":99,"total":100}]}`, 202, 99, 100},
+		{"a point at 20:00:10 is the same minute and replaces it", `{"events":[{"timestamp":"2026-11-22T20:00:10Z","good":195,"total":200}]}`, 202, 195, 200},
+		{"so does one at 20:00:30, re-sent once more", `{"events":[{"timestamp":"2026-11-22T20:00:30Z","good":290,"total":300}]}`, 202, 290, 300},
+		{"the same again changes nothing", `{"events":[{"timestamp":"2026-11-22T20:00:30Z","good":290,"total":300}]}`, 202, 290, 300},
+		{"the next minute adds", `{"events":[{"timestamp":"2026-11-22T20:01:59.999Z","good":10,"total":10}]}`, 202, 300, 310},
+		{"two points of one minute in one request are refused", `{"events":[{"timestamp":"2026-11-22T20:02:00Z","good":1,"total":1},{"timestamp":"2026-11-22T20:02:10Z","good":1,"total":1}]}`, 400, 300, 310},
+	}
+	for _, st := range steps {
+		code, body := push(st.body)
+		if code != st.code {
+			t.Fatalf("%s: %d %s", st.name, code, body)
+		}
+		if code == 400 && !strings.Contains(body, "events[1] falls in the minute of events[0] (2026-11-22T20:02:00Z)") {
+			t.Errorf("%s: %s", st.name, body)
+		}
+		if good, all := total(); good != st.good || all != st.total {
+			t.Errorf("%s: %v good of %v, want %v of %v", st.name, good, all, st.good, st.total)
+		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/auth"
@@ -25,42 +27,51 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("token "+sub, stderr)
 	var d dbFlags
 	d.register(fs)
+	d.registerInit(fs)
 	cfgPath := fs.String("config", envOr("NINES_CONFIG", ""), "config file or directory; checked before the database is touched")
 	name := fs.String("name", "", "token name (who or what uses it)")
-	role := fs.String("role", "viewer", "role: viewer, responder, manager or admin")
+	role := fs.String("role", "viewer", "role: viewer, responder, manager, admin, or agent (a probe agent's)")
+	location := fs.String("location", "", "for --role agent: the location the agent probes from, as monitors list it (e.g. eu-west)")
 	ttl := fs.String("ttl", "7d", "lifetime, e.g. 12h, 30d; 'never' for a token that does not expire")
+	user := fs.String("user", "", "create: the person (a user id of the config) the token belongs to; what it does is credited to them")
+	teams := fs.String("teams", "", "comma-separated teams the token acts for (default: all); checked against --config when given")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var cfg *config.Config
 	if *cfgPath != "" {
-		if _, err := config.Load(*cfgPath); err != nil {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
 			return fmt.Errorf("config is invalid:\n%w", err)
+		}
+	}
+	if *user != "" {
+		if cfg == nil {
+			return errors.New("--user needs --config (or NINES_CONFIG) to check the user exists")
+		}
+		if cfg.User(*user) == nil {
+			return fmt.Errorf("--user %q is not a user of the config", *user)
 		}
 	}
 	log, _ := newLogger(stderr, "text", "warn")
 	switch sub {
 	case "create":
-		r, err := auth.ParseRole(*role)
+		// The same rules as the API's and the admin page's.
+		scope, err := teamsFlag(fs, *teams)
 		if err != nil {
 			return err
 		}
-		if *name == "" {
-			return errors.New("--name is required")
+		spec, err := auth.TokenRequest{Name: *name, Role: *role, TTL: *ttl, Teams: scope, Location: *location, User: *user}.Check(cfg)
+		if err != nil {
+			return err
 		}
-		var life time.Duration
-		if *ttl != "never" {
-			life, err = config.ParseDuration(*ttl)
-			if err != nil || life <= 0 {
-				return fmt.Errorf("--ttl %q: want a duration such as 12h or 30d, or 'never'", *ttl)
-			}
-		}
-		db, err := d.open(ctx, log)
+		db, err := d.openOffline(ctx, log, stderr)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		secret, tok, err := auth.NewTokens(db, clock.Real{}).Create(ctx, *name, r, life)
+		secret, tok, err := auth.NewTokens(db, clock.Real{}).Make(ctx, spec)
 		if err != nil {
 			return err
 		}
@@ -71,11 +82,22 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if tok.ExpiresAt != nil {
 			exp = tok.ExpiresAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(stderr, "token %d %q role %s expires %s; it is shown once, keep it safe:\n", tok.ID, tok.Name, tok.Role, exp)
+		if tok.Location != "" {
+			exp += " (agent at " + tok.Location + ")"
+		}
+		owner := ""
+		if tok.User != "" {
+			owner = " of user " + tok.User
+		}
+		scoped := "every team"
+		if len(tok.Teams) > 0 {
+			scoped = "teams " + strings.Join(tok.Teams, ",")
+		}
+		fmt.Fprintf(stderr, "token %d %q%s role %s for %s expires %s; it is shown once, keep it safe:\n", tok.ID, tok.Name, owner, tok.Role, scoped, exp)
 		fmt.Fprintln(stdout, secret)
 		return nil
 	case "list":
-		db, err := d.open(ctx, log)
+		db, err := d.openOffline(ctx, log, stderr)
 		if err != nil {
 			return err
 		}
@@ -92,7 +114,11 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if t.ExpiresAt != nil {
 				exp = t.ExpiresAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(stdout, "%d\t%s\t%s\texpires %s\n", t.ID, t.Name, t.Role, exp)
+			role := t.Role
+			if t.Location != "" {
+				role += "@" + t.Location
+			}
+			fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\texpires %s\n", t.ID, t.Name, role, strings.Join(t.Teams, ","), exp)
 		}
 		return nil
 	case "revoke":
@@ -103,7 +129,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("token id %q is not a number", fs.Arg(0))
 		}
-		db, err := d.open(ctx, log)
+		db, err := d.openOffline(ctx, log, stderr)
 		if err != nil {
 			return err
 		}
@@ -111,4 +137,19 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auth.NewTokens(db, clock.Real{}).Revoke(ctx, id)
 	}
 	return fmt.Errorf("unknown token command %q (want create, list or revoke)", sub)
+}
+
+// teamsFlag reads --teams: absent means every team; given, it names each team, and an empty
+// name (--teams "", ",", "a,,b") is refused, since a list of no team would act for every team.
+func teamsFlag(fs *flag.FlagSet, list string) ([]string, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "teams" })
+	if !given {
+		return nil, nil
+	}
+	teams, err := auth.ParseTeams(list)
+	if err != nil {
+		return nil, fmt.Errorf("--teams %q: %s (leave --teams out for every team)", list, strings.TrimPrefix(err.Error(), "teams: "))
+	}
+	return teams, nil
 }

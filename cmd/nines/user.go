@@ -15,6 +15,7 @@ import (
 
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/config"
 )
 
 // runUser manages local accounts directly in the database, so the first admin can be made
@@ -28,19 +29,30 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("user "+sub, stderr)
 	var d dbFlags
 	d.register(fs)
+	d.registerInit(fs)
 	username := fs.String("username", "", "login name: lower-case letters, digits, '-', '_', '.', '@'")
 	name := fs.String("name", "", "display name (default: the username)")
 	role := fs.String("role", "viewer", "role: viewer, responder, manager or admin")
 	teams := fs.String("teams", "", "comma-separated teams the user acts for (default: all)")
 	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of prompting")
 	asJSON := fs.Bool("json", false, "print JSON")
+	cfgPath := fs.String("config", envOr("NINES_CONFIG", ""), "create: the config; a person declared under users: with this username gives the account its name")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if sub == "create" && *cfgPath != "" && *name == "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return fmt.Errorf("config is invalid:\n%w", err)
+		}
+		if p := cfg.User(*username); p != nil {
+			*name = p.Name
+		}
 	}
 	log, _ := newLogger(stderr, "text", "warn")
 	var audit *auth.Audit
 	open := func() (*auth.Users, func(), error) {
-		db, err := d.open(ctx, log)
+		db, err := d.openOffline(ctx, log, stderr)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,7 +73,11 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *username == "" {
 			return errors.New("--username is required")
 		}
-		r, err := auth.ParseRole(*role)
+		r, err := auth.PersonRole(*role)
+		if err != nil {
+			return err
+		}
+		tl, err := teamsFlag(fs, *teams)
 		if err != nil {
 			return err
 		}
@@ -86,10 +102,6 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			fmt.Fprintf(stderr, "password of %s changed; their sessions are signed out\n", *username)
 			return nil
-		}
-		var tl []string
-		if *teams != "" {
-			tl = strings.Split(*teams, ",")
 		}
 		u, err := users.Create(ctx, auth.NewUser{Username: *username, Name: *name, Role: r, Teams: tl, Password: password})
 		if err != nil {

@@ -35,7 +35,7 @@ func TestUserCommandWorksOffline(t *testing.T) {
 	nines := func(stdin string, args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
 		var code int
-		withStdin(t, stdin, func() { code = run(context.Background(), append(args, "--data", data), &out, &errOut) })
+		withStdin(t, stdin, func() { code = run(context.Background(), append(args, "--data", data, "--init"), &out, &errOut) })
 		return code, out.String(), errOut.String()
 	}
 	if code, _, stderr := nines("short\n", "user", "create", "--username", "alice", "--role", "admin"); code == 0 || !strings.Contains(stderr, "at least 10") {

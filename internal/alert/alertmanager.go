@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nines-dev/nines/internal/invalid"
 )
 
 // AlertmanagerPayload is the body of an Alertmanager webhook (payload version 4).
@@ -42,12 +44,12 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	bad := &InvalidError{Message: "Alertmanager payload is invalid"}
+	bad := &invalid.Error{What: "Alertmanager payload is invalid"}
 	if in.Version != "" && in.Version != "4" {
-		bad.add("'version' is %q; nines reads webhook payload version 4", in.Version)
+		bad.Add("", "'version' is %q; nines reads webhook payload version 4", in.Version)
 	}
 	if len(in.Alerts) == 0 {
-		bad.add("'alerts' is missing or empty")
+		bad.Add("", "'alerts' is missing or empty")
 	}
 	events := make([]Event, 0, len(in.Alerts))
 	for i, a := range in.Alerts {
@@ -58,12 +60,12 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 		case "resolved":
 			action = Resolve
 		default:
-			bad.add("'alerts[%d].status' is %q (must be firing or resolved)", i, a.Status)
+			bad.Add("", "'alerts[%d].status' is %q (must be firing or resolved)", i, a.Status)
 			continue
 		}
 		key := a.Fingerprint
 		if utf8.RuneCountInString(key) > maxDedupKey {
-			bad.add("'alerts[%d].fingerprint' is too long (maximum %d characters)", i, maxDedupKey)
+			bad.Add("", "'alerts[%d].fingerprint' is too long (maximum %d characters)", i, maxDedupKey)
 			continue
 		}
 		if key == "" {
@@ -73,7 +75,7 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 		if a.StartsAt != "" {
 			t, err := time.Parse(time.RFC3339Nano, a.StartsAt)
 			if err != nil {
-				bad.add("'alerts[%d].startsAt' is not an RFC 3339 time: %q", i, a.StartsAt)
+				bad.Add("", "'alerts[%d].startsAt' is not an RFC 3339 time: %q", i, a.StartsAt)
 				continue
 			}
 			started = t
@@ -91,7 +93,12 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 			details["alertmanager_url"] = in.ExternalURL
 		}
 		raw, _ := json.Marshal(details)
+		ls := make(map[string]string, len(a.Labels))
+		for k, v := range a.Labels {
+			ls[k] = v
+		}
 		events = append(events, Event{
+			Labels:    ls,
 			Action:    action,
 			DedupKey:  key,
 			Summary:   amSummary(a),
@@ -104,7 +111,7 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 			Details:   raw,
 		})
 	}
-	if len(bad.Errors) > 0 {
+	if len(bad.Problems) > 0 {
 		return nil, bad
 	}
 	return events, nil

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nines-dev/nines/internal/alert"
+	"github.com/nines-dev/nines/internal/invalid"
 )
 
 const routingKey = "0123456789abcdef0123456789abcdef"
@@ -62,14 +63,14 @@ func eventProblem(ev alert.Event) string {
 }
 
 // invalidErrors returns the per-field messages of a decoder's error, failing if it is not an
-// *alert.InvalidError.
+// *invalid.Error.
 func invalidErrors(t *testing.T, err error) []string {
 	t.Helper()
-	var inv *alert.InvalidError
+	var inv *invalid.Error
 	if !errors.As(err, &inv) {
-		t.Fatalf("err = %v (%T), want *alert.InvalidError", err, err)
+		t.Fatalf("err = %v (%T), want *invalid.Error", err, err)
 	}
-	return inv.Errors
+	return inv.Messages()
 }
 
 func TestEventsV2DecodesAValidTrigger(t *testing.T) {
@@ -86,7 +87,11 @@ func TestEventsV2DecodesAValidTrigger(t *testing.T) {
 	}
 	want := alert.Event{Action: alert.Trigger, DedupKey: "checkout/db-connections", Summary: "Checkout DB connection pool exhausted on db-primary",
 		Source: "db-primary.prod", Severity: "error", Component: "postgres", Group: "checkout-db", Class: "connections",
-		Timestamp: time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)}
+		Timestamp: time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC),
+		// custom_details' scalar members are labels (the nested pool is not); the payload's own
+		// fields are labels too.
+		Labels: map[string]string{"waiting": "412", "component": "postgres", "group": "checkout-db", "class": "connections",
+			"severity": "error", "source": "db-primary.prod"}}
 	got := ev
 	got.Details = nil
 	got.Timestamp = got.Timestamp.UTC()
@@ -411,9 +416,9 @@ func TestAlertmanagerRejectsWhatIsNotAVersion4Payload(t *testing.T) {
 		{"no alerts", `{"version": "4", "alerts": []}`, "'alerts' is missing or empty"},
 		{"an alert with an unknown status", `{"version": "4", "alerts": [{"status": "pending", "labels": {"a": "b"}}]}`, `'alerts[0].status' is "pending"`},
 		{"a start that is not a time", `{"version": "4", "alerts": [{"status": "firing", "startsAt": "now"}]}`, `'alerts[0].startsAt' is not an RFC 3339 time`},
-		{"labels that are a list", `{"version": "4", "alerts": [{"status": "firing", "labels": ["a"]}]}`, `'alerts.labels' must be an object, not array`},
-		{"a label value that is a number", `{"version": "4", "alerts": [{"status": "firing", "labels": {"a": 1}}]}`, `'alerts.labels' must be a string, not number`},
-		{"alerts that are an object", `{"version": "4", "alerts": {}}`, `'alerts' must be a list or object, not object`},
+		{"labels that are a list", `{"version": "4", "alerts": [{"status": "firing", "labels": ["a"]}]}`, `'alerts[0].labels' must be an object, not array`},
+		{"a label value that is a number", `{"version": "4", "alerts": [{"status": "firing", "labels": {"a": 1}}]}`, `'alerts[0].labels.a' must be a string, not number`},
+		{"alerts that are an object", `{"version": "4", "alerts": {}}`, `'alerts' must be a list, not object`},
 		{"a fingerprint over 255 characters", `{"version": "4", "alerts": [{"status": "firing", "fingerprint": "` + strings.Repeat("f", 256) + `"}]}`, `'alerts[0].fingerprint' is too long`},
 	}
 	for _, c := range cases {
@@ -471,7 +476,7 @@ func TestGenericWebhook(t *testing.T) {
 		{"an acknowledge without key", `{"action": "acknowledge"}`, "'dedup_key' is required to acknowledge an alert"},
 		{"an unknown severity", `{"summary": "x", "severity": "sev1"}`, `'severity' is invalid: "sev1"`},
 		{"details that are a list", `{"summary": "x", "details": [1]}`, "'details' must be an object"},
-		{"a bad timestamp", `{"summary": "x", "timestamp": "03/02/2026"}`, "'timestamp' is not an RFC 3339 time"},
+		{"a bad timestamp", `{"summary": "x", "timestamp": "03/02/2026"}`, "'timestamp' is not an ISO 8601 date-time"},
 		{"a summary that is an object", `{"summary": {"a": 1}}`, "'summary' must be a string, not object"},
 		{"a dedup key too long", `{"summary": "x", "dedup_key": "` + strings.Repeat("k", 256) + `"}`, "'dedup_key' is too long"},
 		{"not JSON", `summary=x`, "invalid JSON at byte"},
@@ -500,5 +505,21 @@ func TestAlertmanagerCutsALongSummaryToTheEventsAPILimit(t *testing.T) {
 	s := events[0].Summary
 	if n := utf8.RuneCountInString(s); n != 1024 || !strings.HasPrefix(s, "Big: é") || !strings.HasSuffix(s, "…") || !utf8.ValidString(s) {
 		t.Errorf("summary of %d characters: %.40q...%q", n, s, s[len(s)-8:])
+	}
+}
+
+// BenchmarkDecodeEventsV2 measures reading one Events API v2 trigger as a storm sends them,
+// which every request pays before it reaches the pipeline.
+//
+//	go test ./internal/alert -run '^$' -bench DecodeEventsV2 -benchmem
+func BenchmarkDecodeEventsV2(b *testing.B) {
+	body := []byte(`{"routing_key":"bench0routing0key0events0v20001a","event_action":"trigger","dedup_key":"r0t1-123",` +
+		`"payload":{"summary":"High 5xx rate on checkout-api (r0t1-123)","source":"checkout-api-1.prod","severity":"error",` +
+		`"component":"checkout-api","group":"prod-eu","custom_details":{"error_rate":0.124,"threshold":0.05,"region":"eu-west-1"}}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := alert.DecodeEventsV2(body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

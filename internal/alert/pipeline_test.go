@@ -39,16 +39,7 @@ type spine struct {
 }
 
 func newSpine(t *testing.T, db *store.DB, hooks ...incident.Hook) *spine {
-	c := clock.NewFake(epoch)
-	s := &spine{t: t, db: db, clock: c, incidents: incident.New(db, c)}
-	s.p = alert.NewPipeline(db, s.incidents, c)
-	for _, h := range hooks {
-		s.incidents.OnChange(h)
-	}
-	s.stopped = make(chan struct{})
-	go func() { s.p.Run(); close(s.stopped) }()
-	t.Cleanup(func() { s.p.Close(); <-s.stopped })
-	return s
+	return newNode(t, db, clock.NewFake(epoch), hooks...)
 }
 
 func trigger(key, severity, summary string) alert.Event {
@@ -366,6 +357,7 @@ func TestTheTimelineRecordsEveryChangeInOrderWithActorAndSource(t *testing.T) {
 			"0s alert.triggered " + integration,
 			"1s alert.repeated " + integration,
 			"2s incident.acknowledged user:alice web",
+			"2s alert.acknowledged user:alice web", // the alert records who acknowledged it, and how
 			"3s note token:ci cli",
 			"4s alert.resolved " + integration,
 			"4s incident.resolved " + integration,
@@ -383,13 +375,18 @@ func TestTheTimelineRecordsEveryChangeInOrderWithActorAndSource(t *testing.T) {
 		if data["dedup_key"] != "k" || data["alert_id"] != float64(r.AlertID) || data["summary"] != "checkout 5xx" || data["action"] != "trigger" {
 			t.Errorf("alert.triggered data = %s", evs[1].Data)
 		}
+		data = nil
 		json.Unmarshal(evs[4].Data, &data)
-		if data["text"] != "rolling back deploy 42" {
-			t.Errorf("note data = %s", evs[4].Data)
+		if data["alert_id"] != float64(r.AlertID) || data["dedup_key"] != "k" || data["reason"] != "incident acknowledged" {
+			t.Errorf("alert.acknowledged data = %s", evs[4].Data)
 		}
-		json.Unmarshal(evs[6].Data, &data)
+		json.Unmarshal(evs[5].Data, &data)
+		if data["text"] != "rolling back deploy 42" {
+			t.Errorf("note data = %s", evs[5].Data)
+		}
+		json.Unmarshal(evs[7].Data, &data)
 		if data["reason"] != "all alerts resolved" {
-			t.Errorf("incident.resolved data = %s; it should say why", evs[6].Data)
+			t.Errorf("incident.resolved data = %s; it should say why", evs[7].Data)
 		}
 	})
 }
@@ -480,7 +477,8 @@ func TestOneFailingRequestDoesNotAffectTheOthersInItsBatch(t *testing.T) {
 	// Not parallel: it reads every goroutine's stack to see where the pipeline waits, and must
 	// not mistake another test's goroutines for its own.
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
-		gate := make(chan struct{})
+		gate, inGate := make(chan struct{}), make(chan struct{})
+		var gateOnce sync.Once
 		var mu sync.Mutex
 		txOf := map[string]*store.Tx{} // incident title -> the transaction it was opened in
 		s := newSpine(t, db, func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
@@ -489,6 +487,7 @@ func TestOneFailingRequestDoesNotAffectTheOthersInItsBatch(t *testing.T) {
 			mu.Unlock()
 			switch ch.Incident.Title {
 			case "gate":
+				gateOnce.Do(func() { close(inGate) })
 				<-gate
 			case "boom":
 				return errHook
@@ -503,13 +502,14 @@ func TestOneFailingRequestDoesNotAffectTheOthersInItsBatch(t *testing.T) {
 		}
 		ctx := context.Background()
 
-		// The first request holds the pipeline while the others queue up behind it.
+		// The first request holds the pipeline while the others queue up behind it. Its batch is
+		// closed once its hook runs: only then can no later request join it.
 		gateDone := make(chan error, 1)
 		go func() {
 			_, err := s.p.Submit(ctx, byAlert, []alert.Event{trigger("gate", "error", "gate")})
 			gateDone <- err
 		}()
-		waitQueued(t, 1)
+		<-inGate
 
 		const n = 40
 		var wg sync.WaitGroup
@@ -719,7 +719,7 @@ func TestEventsAreTimedWhenTheyAreWrittenNotWhenTheyQueued(t *testing.T) {
 	if inc.State != incident.Resolved || inc.ResolvedAt.Before(*inc.AcknowledgedAt) {
 		t.Errorf("incident acknowledged at %v but resolved at %v: the resolve was written after the acknowledgement", inc.AcknowledgedAt, inc.ResolvedAt)
 	}
-	if got := s.types(r.IncidentID); got != "incident.triggered alert.triggered incident.acknowledged alert.resolved incident.resolved" {
+	if got := s.types(r.IncidentID); got != "incident.triggered alert.triggered incident.acknowledged alert.acknowledged alert.resolved incident.resolved" {
 		t.Errorf("timeline = %s", got)
 	}
 }

@@ -41,6 +41,7 @@ services:
 status_pages:
   - id: public
     title: Acme Status
+    follow_incidents: true
     components:
       - {name: Checkout, service: checkout}
 notifications:

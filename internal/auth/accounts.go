@@ -8,12 +8,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -62,6 +65,8 @@ type User struct {
 	Teams     []string  `json:"teams"`
 	CreatedAt time.Time `json:"created_at"`
 	Disabled  bool      `json:"disabled"`
+	// TimeZone is the IANA zone the person chose to read times in ("" when they chose none).
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // Users keeps local accounts and their passwords.
@@ -82,13 +87,25 @@ var ErrUserExists = errors.New("a user with that username already exists")
 // ErrNoUser is returned for a username that does not exist.
 var ErrNoUser = errors.New("no such user")
 
+// accountError is ErrNoUser or ErrUserExists said with the username it is about.
+type accountError struct {
+	is  error
+	msg string
+}
+
+func (e *accountError) Error() string        { return e.msg }
+func (e *accountError) Is(target error) bool { return target == e.is }
+
+func noUser(username string) error {
+	return &accountError{ErrNoUser, fmt.Sprintf("user %q not found", username)}
+}
+
+func userExists(username string) error {
+	return &accountError{ErrUserExists, fmt.Sprintf("username %q: %v", username, ErrUserExists)}
+}
+
 // ErrBadLogin is returned for a wrong username or password; it never says which.
 var ErrBadLogin = errors.New("wrong username or password")
-
-// InvalidError is a username, password or role nines does not accept; its message names which.
-type InvalidError struct{ Msg string }
-
-func (e *InvalidError) Error() string { return e.Msg }
 
 // NewUser describes an account to create.
 type NewUser struct {
@@ -102,11 +119,11 @@ type NewUser struct {
 // CheckUsername reports what is wrong with a username, if anything.
 func CheckUsername(u string) error {
 	if u == "" || len(u) > 64 {
-		return &InvalidError{"username: 1 to 64 characters"}
+		return invalid.Field("username", "1 to 64 characters")
 	}
 	for _, r := range u {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '@') {
-			return &InvalidError{fmt.Sprintf("username %q: use lower-case letters, digits, '-', '_', '.' and '@' only", u)}
+			return invalid.Field("", "username %q: use lower-case letters, digits, '-', '_', '.' and '@' only", u)
 		}
 	}
 	return nil
@@ -114,11 +131,15 @@ func CheckUsername(u string) error {
 
 // CheckPassword reports what is wrong with a new password, if anything.
 func CheckPassword(p string) error {
-	if len(p) < MinPasswordLength {
-		return &InvalidError{fmt.Sprintf("password: at least %d characters", MinPasswordLength)}
+	// Counted in characters, as a browser counts minlength (not in bytes).
+	if utf8.RuneCountInString(p) < MinPasswordLength {
+		return invalid.Field("password", "at least %d characters", MinPasswordLength)
 	}
 	if len(p) > 1024 {
-		return &InvalidError{"password: at most 1024 characters"}
+		return invalid.Field("password", "at most 1024 characters")
+	}
+	if IsCommonPassword(p) {
+		return invalid.Field("password", "it is one of the most common passwords, the first ones attackers try; choose another")
 	}
 	return nil
 }
@@ -129,7 +150,13 @@ func (u *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, err
 	}
 	if _, ok := roleNames[nu.Role]; !ok {
-		return User{}, &InvalidError{fmt.Sprintf("role: unknown role %d", nu.Role)}
+		return User{}, invalid.Field("role", "unknown role %d", nu.Role)
+	}
+	if nu.Role == Agent {
+		return User{}, invalid.Field("role", "agent is the role of probe agents' tokens, not of people")
+	}
+	if err := checkTeamNames(nu.Teams); err != nil {
+		return User{}, err
 	}
 	hash := ""
 	if nu.Password != "" {
@@ -150,7 +177,7 @@ func (u *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 		return err
 	})
 	if store.IsUniqueViolation(err) {
-		return User{}, ErrUserExists
+		return User{}, userExists(nu.Username)
 	}
 	return user, err
 }
@@ -165,7 +192,7 @@ func (u *Users) SetPassword(ctx context.Context, username, password string) erro
 	return u.db.Tx(ctx, func(tx *store.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE username = ?`, username).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-			return ErrNoUser
+			return noUser(username)
 		} else if err != nil {
 			return err
 		}
@@ -182,7 +209,7 @@ func (u *Users) Disable(ctx context.Context, username string) error {
 	return u.db.Tx(ctx, func(tx *store.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE username = ? AND disabled_at IS NULL`, username).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-			return ErrNoUser
+			return noUser(username)
 		} else if err != nil {
 			return err
 		}
@@ -195,8 +222,13 @@ func (u *Users) Disable(ctx context.Context, username string) error {
 }
 
 // Authenticate checks a username and password. It spends the same work on an unknown user as
-// on a known one, so timing does not tell which usernames exist.
+// on a known one, so timing does not tell which usernames exist. When as many passwords are
+// being checked as nines checks at once, it returns ErrBusy at once instead of queueing.
 func (u *Users) Authenticate(ctx context.Context, username, password string) (User, error) {
+	if !tryHashing() {
+		return User{}, ErrBusy
+	}
+	defer doneHashing()
 	var user User
 	var hash, teams string
 	var created int64
@@ -239,14 +271,53 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 	return out, rows.Err()
 }
 
+// cleanTeams trims the names of a team list checked by checkTeamNames.
 func cleanTeams(teams []string) []string {
 	out := []string{}
 	for _, t := range teams {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
+		out = append(out, strings.TrimSpace(t))
 	}
 	return out
+}
+
+// checkTeamNames reports what is wrong with a list of teams a user or token is to act for, if
+// anything. Each name is a team id (letters, digits, '-', '_' and '.'; spaces around it do not
+// count): an empty name would read as no team, and a token of no team acts for every team, the
+// opposite of what was asked; a comma would split into two teams once stored.
+func checkTeamNames(teams []string) error {
+	for i, t := range teams {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			return invalid.Field("teams", "name %d of %d is empty; name each team (or give no list for every team)", i+1, len(teams))
+		}
+		if err := checkName(t); err != nil {
+			return invalid.Field("teams", "%q is not a team id: %v", t, err)
+		}
+	}
+	return nil
+}
+
+// ParseTeams reads a comma-separated list of teams, as a command line gives it; each name is
+// checked as CheckTeams does.
+func ParseTeams(list string) ([]string, error) {
+	teams := strings.Split(list, ",")
+	if err := checkTeamNames(teams); err != nil {
+		return nil, err
+	}
+	return cleanTeams(teams), nil
+}
+
+// checkName says what is wrong with the id of a team or a location, if anything.
+func checkName(s string) error {
+	if len(s) > 128 {
+		return errors.New("at most 128 characters")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return errors.New("use letters, digits, '-', '_' and '.' only")
+		}
+	}
+	return nil
 }
 
 func splitTeams(s string) []string {
@@ -267,12 +338,38 @@ const (
 
 var dummyHash = HashPassword("nines-dummy-password-for-timing")
 
-// HashPassword returns a PHC-formatted argon2id hash of password with a random salt.
+// ErrBusy is returned when a password cannot be checked now because as many are being hashed as
+// nines hashes at once.
+var ErrBusy = errors.New("too many sign-ins at once; try again in a moment")
+
+// hashing bounds how many argon2id hashes run at once in the process: each holds 19 MiB, so
+// sixty sign-ins at once would otherwise hold over a gigabyte. It is one per process because
+// the memory it guards is.
+var hashing = make(chan struct{}, hashSlots())
+
+// hashSlots is how many passwords nines hashes at once: one per core, at least 2 and at most 8.
+func hashSlots() int { return min(max(runtime.GOMAXPROCS(0), 2), 8) }
+
+func tryHashing() bool {
+	select {
+	case hashing <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func doneHashing() { <-hashing }
+
+// HashPassword returns a PHC-formatted argon2id hash of password with a random salt. It waits
+// for a free hashing slot.
 func HashPassword(password string) string {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		panic(err)
 	}
+	hashing <- struct{}{}
+	defer doneHashing()
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
@@ -338,7 +435,7 @@ func (u *Users) SignInExternal(ctx context.Context, subject, username string, cr
 			return err
 		}
 		if !create {
-			return ErrNoUser
+			return noUser(username)
 		}
 		if err := CheckUsername(username); err != nil {
 			return err

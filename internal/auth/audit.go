@@ -35,6 +35,14 @@ func (a *Audit) Record(ctx context.Context, e Entry) error {
 	return err
 }
 
+// RecordTx appends an entry stamped at, inside tx: the audit entry of a change is written
+// with the change, or not at all.
+func RecordTx(ctx context.Context, tx *store.Tx, e Entry, at time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor, action, target, remote, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		at.UnixMilli(), e.Actor, e.Action, trunc(e.Target, 512), e.Remote, trunc(e.Detail, 16<<10))
+	return err
+}
+
 // List returns up to limit entries older than the entry before (0 for the newest), newest first.
 func (a *Audit) List(ctx context.Context, limit int, before int64) ([]Entry, error) {
 	if limit <= 0 || limit > 1000 {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestUsersSessionsAndPasswordChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := users.Create(ctx, NewUser{Username: "alice", Role: Viewer, Password: "long enough password"}); err != ErrUserExists {
+		if _, err := users.Create(ctx, NewUser{Username: "alice", Role: Viewer, Password: "long enough password"}); !errors.Is(err, ErrUserExists) {
 			t.Fatalf("a second alice: %v", err)
 		}
 		if _, err := users.Authenticate(ctx, "alice", "wrong password!"); err != ErrBadLogin {
@@ -98,33 +99,103 @@ func TestUsersSessionsAndPasswordChanges(t *testing.T) {
 }
 
 func TestLoginLimiter(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := NewLoginLimiter(clk)
-	for i := 0; i < MaxFailures; i++ {
-		if ok, _ := l.Allow("bob", "10.0.0.1"); !ok {
-			t.Fatalf("attempt %d refused", i+1)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	fail := func(l *LoginLimiter, user, client, device string) bool {
+		a, _ := l.Begin(user, client, device)
+		if a != nil {
+			a.Failed()
 		}
-		l.Fail("bob", "10.0.0.1")
-		clk.Advance(time.Minute)
+		return a != nil
 	}
-	ok, wait := l.Allow("bob", "10.0.0.2")
-	if ok || wait != Window-MaxFailures*time.Minute {
-		t.Fatalf("after %d failures from anywhere: allowed %v, wait %v", MaxFailures, ok, wait)
-	}
-	if ok, _ := l.Allow("carol", "10.0.0.1"); !ok {
-		t.Fatal("another user from the same address is refused after 5 failures")
-	}
-	// One address guessing many usernames is stopped too.
-	for i := 0; i < 4*MaxFailures; i++ {
-		l.Fail("user"+itoa64(int64(i)), "10.9.9.9")
-	}
-	if ok, _ := l.Allow("dave", "10.9.9.9"); ok {
-		t.Fatal("an address that failed 20 times may go on guessing")
-	}
-	clk.Advance(Window)
-	if ok, _ := l.Allow("bob", "10.0.0.1"); !ok {
-		t.Fatal("still refused after the window")
-	}
+	t.Run("one client guessing one account is stopped after MaxFailures", func(t *testing.T) {
+		clk := clock.NewFake(start)
+		l := NewLoginLimiter(clk)
+		for i := 0; i < MaxFailures; i++ {
+			if !fail(l, "bob", "10.0.0.1", "") {
+				t.Fatalf("attempt %d refused", i+1)
+			}
+			clk.Advance(time.Minute)
+		}
+		a, wait := l.Begin("bob", "10.0.0.1", "")
+		if a != nil || wait != Window-MaxFailures*time.Minute {
+			t.Fatalf("after %d failures: attempt %v, wait %v", MaxFailures, a, wait)
+		}
+		if a, _ := l.Begin("bob", "10.0.0.2", ""); a == nil {
+			t.Fatal("bob from another client is refused after one client's 5 failures")
+		}
+		if a, _ := l.Begin("carol", "10.0.0.1", ""); a == nil {
+			t.Fatal("another user from the same client is refused after 5 failures")
+		}
+		clk.Advance(Window)
+		if a, _ := l.Begin("bob", "10.0.0.1", ""); a == nil {
+			t.Fatal("still refused after the window")
+		}
+	})
+	t.Run("many clients guessing one account are stopped after AccountFailures, its owner's device is not", func(t *testing.T) {
+		l := NewLoginLimiter(clock.NewFake(start))
+		for i := 0; i < AccountFailures; i++ {
+			if !fail(l, "bob", "10.1.0."+itoa64(int64(i)), "") {
+				t.Fatalf("attempt %d refused", i+1)
+			}
+		}
+		if a, _ := l.Begin("bob", "10.2.0.1", ""); a != nil {
+			t.Fatal("a new client may go on guessing bob's password")
+		}
+		if a, _ := l.Begin("bob", "10.2.0.1", "bobs-laptop"); a == nil {
+			t.Fatal("bob's own device is locked out by others' guessing")
+		}
+	})
+	t.Run("one client guessing many accounts is stopped after ClientFailures", func(t *testing.T) {
+		l := NewLoginLimiter(clock.NewFake(start))
+		for i := 0; i < ClientFailures; i++ {
+			fail(l, "user"+itoa64(int64(i)), "10.9.9.9", "")
+		}
+		if a, _ := l.Begin("dave", "10.9.9.9", ""); a != nil {
+			t.Fatal("a client that failed on 50 accounts may go on guessing")
+		}
+		if a, _ := l.Begin("dave", "10.9.9.9", "daves-phone"); a == nil {
+			t.Fatal("dave's device behind the same address is locked out")
+		}
+	})
+	t.Run("attempts count before they are checked", func(t *testing.T) {
+		l := NewLoginLimiter(clock.NewFake(start))
+		var begun []*Attempt
+		for i := 0; i < 3*MaxFailures; i++ {
+			if a, _ := l.Begin("bob", "10.0.0.1", ""); a != nil {
+				begun = append(begun, a)
+			}
+		}
+		if len(begun) != MaxFailures {
+			t.Fatalf("%d attempts in flight at once, want %d", len(begun), MaxFailures)
+		}
+		begun[0].Cancel() // never checked: it gives its place back
+		if a, _ := l.Begin("bob", "10.0.0.1", ""); a == nil {
+			t.Fatal("a cancelled attempt kept its place")
+		}
+	})
+	t.Run("a success clears its own client's count, not others'", func(t *testing.T) {
+		l := NewLoginLimiter(clock.NewFake(start))
+		for i := 0; i < MaxFailures-1; i++ {
+			fail(l, "bob", "10.0.0.1", "")
+		}
+		for i := 0; i < MaxFailures; i++ {
+			fail(l, "bob", "10.3.0."+itoa64(int64(i)), "")
+		}
+		a, _ := l.Begin("bob", "10.0.0.1", "")
+		a.Succeeded()
+		for i := 0; i < MaxFailures; i++ {
+			if !fail(l, "bob", "10.0.0.1", "") {
+				t.Fatalf("bob's own client is still counted after his success (attempt %d)", i+1)
+			}
+		}
+		// 4 + 5 + 5 failures stay on the account: 6 more reach AccountFailures.
+		for i := 0; i < AccountFailures-3*MaxFailures+1; i++ {
+			fail(l, "bob", "10.4.0."+itoa64(int64(i)), "")
+		}
+		if a, _ := l.Begin("bob", "10.5.0.1", ""); a != nil {
+			t.Fatal("bob's success cleared the guesses made from elsewhere")
+		}
+	})
 }
 
 func TestAuditLogPagesNewestFirst(t *testing.T) {
@@ -145,4 +216,65 @@ func TestAuditLogPagesNewestFirst(t *testing.T) {
 			t.Fatalf("second page %+v", rest)
 		}
 	})
+}
+
+// A person's role is one of the four roles people hold: an unknown one is refused naming those
+// four, and agent, which only probe agents' tokens hold, is refused saying so.
+func TestAPersonsRoleIsOneOfThePeoplesRoles(t *testing.T) {
+	for _, c := range []struct{ role, want string }{
+		{"superuser", `role "superuser": want viewer, responder, manager or admin`},
+		{"agent", "agent is the role of probe agents' tokens"},
+	} {
+		if _, err := PersonRole(c.role); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.role, err, c.want)
+		}
+	}
+	if r, err := PersonRole("manager"); err != nil || r != Manager {
+		t.Errorf("manager: %v %v", r, err)
+	}
+}
+
+// An admin's change to an account is in the audit log with what it was and what it became: role,
+// teams, disabled; a delete with what was deleted.
+func TestAnAccountChangeIsAuditedWithBeforeAndAfter(t *testing.T) {
+	db := storetest.SQLite(t, schemas())
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	users, audit := NewUsers(db, clk), NewAudit(db, clk)
+	ctx := context.Background()
+	for _, n := range []string{"root", "bob"} {
+		role := Admin
+		if n == "bob" {
+			role = Responder
+		}
+		if _, err := users.Create(ctx, NewUser{Username: n, Role: role, Password: "marmalade on the ninth floor"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	by := Principal{Kind: "user", Name: "root", Role: Admin}
+	manager, teams := Manager, []string{"tz"}
+	if _, err := users.Apply(ctx, by, "bob", Change{Role: &manager, Teams: &teams}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Apply(ctx, by, "bob", Change{Disable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.Apply(ctx, by, "bob", Change{Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := audit.List(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target+" "+e.Detail)
+	}
+	want := []string{
+		`user:root account.deleted users/bob {"before":{"role":"manager","teams":["tz"],"disabled":true},"after":null}`,
+		`user:root account.updated users/bob {"before":{"role":"manager","teams":["tz"],"disabled":false},"after":{"role":"manager","teams":["tz"],"disabled":true}}`,
+		`user:root account.updated users/bob {"before":{"role":"responder","teams":[],"disabled":false},"after":{"role":"manager","teams":["tz"],"disabled":false}}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

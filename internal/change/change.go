@@ -6,12 +6,16 @@ package change
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -59,13 +63,14 @@ type Change struct {
 	Actor      string          `json:"actor"`
 	Details    json.RawMessage `json:"custom_details,omitempty"`
 	Links      []Link          `json:"links,omitempty"`
+	// Warnings say what was left out of the change event as sent (a link that is not
+	// http(s)); the answer carries them. They are not stored.
+	Warnings []string `json:"-"`
 }
 
-// Link is a link sent with a change (the build, the pull request).
-type Link struct {
-	Href string `json:"href"`
-	Text string `json:"text,omitempty"`
-}
+// Link is a link sent with a change (the build, the pull request), read as alert events'
+// links are.
+type Link = alert.Link
 
 // Store records and reads changes.
 type Store struct {
@@ -136,6 +141,9 @@ func timelineData(c Change) map[string]any {
 	if c.Commit != "" {
 		d["commit"] = c.Commit
 	}
+	if c.Source != "" {
+		d["source"] = c.Source
+	}
 	return d
 }
 
@@ -155,8 +163,7 @@ func (s *Store) List(ctx context.Context, q Query) ([]Change, error) {
 	if q.Limit > 5000 {
 		q.Limit = 5000
 	}
-	sqlq := `SELECT id, service_id, kind, summary, source, at, received_at, version, commit_sha, commit_at, actor, details, links
-		FROM changes WHERE at >= ? AND at < ?`
+	sqlq := `SELECT ` + changeColumns + ` FROM changes WHERE at >= ? AND at < ?`
 	args := []any{q.From.UnixMilli(), q.To.UnixMilli()}
 	if q.Kind != "" {
 		sqlq += ` AND kind = ?`
@@ -181,26 +188,38 @@ func (s *Store) List(ctx context.Context, q Query) ([]Change, error) {
 	defer rows.Close()
 	out := []Change{}
 	for rows.Next() {
-		var c Change
-		var at, recv int64
-		var commitAt *int64
-		var details, links string
-		if err := rows.Scan(&c.ID, &c.ServiceID, &c.Kind, &c.Summary, &c.Source, &at, &recv, &c.Version, &c.Commit, &commitAt,
-			&c.Actor, &details, &links); err != nil {
+		c, err := scanChange(rows.Scan)
+		if err != nil {
 			return nil, err
 		}
-		c.At, c.ReceivedAt = time.UnixMilli(at).UTC(), time.UnixMilli(recv).UTC()
-		if commitAt != nil {
-			t := time.UnixMilli(*commitAt).UTC()
-			c.CommitAt = &t
-		}
-		if details != "{}" {
-			c.Details = json.RawMessage(details)
-		}
-		json.Unmarshal([]byte(links), &c.Links)
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// changeColumns are the columns scanChange reads, in its order.
+const changeColumns = `id, service_id, kind, summary, source, at, received_at, version, commit_sha, commit_at, actor, details, links`
+
+// scanChange reads one row of changeColumns, so every read returns a change whole.
+func scanChange(scan func(...any) error) (Change, error) {
+	var c Change
+	var at, recv int64
+	var commitAt *int64
+	var details, links string
+	if err := scan(&c.ID, &c.ServiceID, &c.Kind, &c.Summary, &c.Source, &at, &recv, &c.Version, &c.Commit, &commitAt,
+		&c.Actor, &details, &links); err != nil {
+		return c, err
+	}
+	c.At, c.ReceivedAt = time.UnixMilli(at).UTC(), time.UnixMilli(recv).UTC()
+	if commitAt != nil {
+		t := time.UnixMilli(*commitAt).UTC()
+		c.CommitAt = &t
+	}
+	if details != "{}" {
+		c.Details = json.RawMessage(details)
+	}
+	json.Unmarshal([]byte(links), &c.Links)
+	return c, nil
 }
 
 // Window is the span of an incident's changes: from lookback before its impact started (or
@@ -221,4 +240,61 @@ func Window(inc incident.Incident, lookback time.Duration, now time.Time) (from,
 func (s *Store) ForIncident(ctx context.Context, inc incident.Incident, lookback time.Duration) ([]Change, error) {
 	from, to := Window(inc, lookback, s.clock.Now())
 	return s.List(ctx, Query{ServiceIDs: []string{inc.ServiceID}, From: from, To: to})
+}
+
+// EventCause is the timeline event that names the change that caused an incident. DORA's change
+// failure rate counts that change as failed, whatever deploy came last before the impact.
+const EventCause = "change.cause"
+
+// ErrNotFound is a change id that is not stored.
+var ErrNotFound = errors.New("change not found")
+
+// NameCause records on an incident's timeline that change id caused it; naming another later
+// replaces it. A change id that is not stored is input refused for change_id.
+func (s *Store) NameCause(ctx context.Context, incidentID, changeID int64, a incident.Actor) (Change, error) {
+	cs, err := s.byID(ctx, changeID)
+	if errors.Is(err, ErrNotFound) {
+		return Change{}, invalid.Field("change_id", "no change %d", changeID)
+	}
+	if err != nil {
+		return Change{}, err
+	}
+	if _, err := s.incidents.Get(ctx, incidentID); err != nil {
+		return Change{}, err
+	}
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		return s.incidents.Append(ctx, tx, incidentID, EventCause, s.clock.Now().Truncate(time.Millisecond), a, timelineData(cs))
+	})
+	return cs, err
+}
+
+// CauseOf returns the change last named as the cause of an incident, if any.
+func (s *Store) CauseOf(ctx context.Context, incidentID int64) (int64, bool, error) {
+	events, err := s.incidents.Timeline(ctx, incidentID)
+	if err != nil {
+		return 0, false, err
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Type != EventCause {
+			continue
+		}
+		var d struct {
+			ChangeID int64 `json:"change_id"`
+		}
+		if json.Unmarshal(events[i].Data, &d) == nil && d.ChangeID > 0 {
+			return d.ChangeID, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// Get returns a stored change by id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (Change, error) { return s.byID(ctx, id) }
+
+func (s *Store) byID(ctx context.Context, id int64) (Change, error) {
+	c, err := scanChange(s.db.QueryRow(ctx, `SELECT `+changeColumns+` FROM changes WHERE id = ?`, id).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
 }

@@ -2,7 +2,10 @@ package change_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +13,9 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
 )
@@ -35,7 +40,8 @@ func TestDecodeEnqueue(t *testing.T) {
 		{name: "a short routing key is named", body: `{"routing_key":"abc","payload":{"summary":"x"}}`, wantErr: "Length of 'routing_key' is incorrect"},
 		{name: "a missing payload is named", body: `{"routing_key":"` + key + `"}`, wantErr: "'payload' is missing"},
 		{name: "a bad timestamp is named", body: `{"routing_key":"` + key + `","payload":{"summary":"x","timestamp":"yesterday"}}`, wantErr: "'payload.timestamp' is not an ISO 8601"},
-		{name: "a link that is not http is refused", body: `{"routing_key":"` + key + `","payload":{"summary":"x"},"links":[{"href":"javascript:alert(1)"}]}`, wantErr: "'links[0].href' must be an absolute http(s) URL"},
+		{name: "a link that is not http is left out, with a warning, as /v2/enqueue leaves it out", body: `{"routing_key":"` + key + `","payload":{"summary":"x"},"links":[{"href":"javascript:alert(1)"}]}`,
+			want: change.Change{Kind: change.KindChange, Summary: "x", Warnings: []string{"'links[0].href' is not an absolute http(s) URL; the link is left out"}}},
 		{name: "custom_details must be an object", body: `{"routing_key":"` + key + `","payload":{"summary":"x","custom_details":"text"}}`, wantErr: "'payload.custom_details' must be an object"},
 		{name: "a summary over 1024 characters is refused", body: `{"routing_key":"` + key + `","payload":{"summary":"` + strings.Repeat("x", 1025) + `"}}`, wantErr: "'payload.summary' is too long"},
 		{name: "malformed JSON is named", body: `{"routing_key":`, wantErr: "Malformed JSON"},
@@ -44,7 +50,7 @@ func TestDecodeEnqueue(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			k, got, err := change.DecodeEnqueue([]byte(c.body))
 			if c.wantErr != "" {
-				var inv *alert.InvalidError
+				var inv *invalid.Error
 				if !errors.As(err, &inv) || !strings.Contains(inv.Error(), c.wantErr) {
 					t.Fatalf("error = %v, want one naming %q", err, c.wantErr)
 				}
@@ -54,8 +60,14 @@ func TestDecodeEnqueue(t *testing.T) {
 				t.Fatal(err)
 			}
 			if k != key || got.Kind != c.want.Kind || got.Summary != c.want.Summary || got.Source != c.want.Source ||
-				got.Version != c.want.Version || got.Commit != c.want.Commit || !got.At.Equal(c.want.At) {
+				got.Version != c.want.Version || got.Commit != c.want.Commit || !got.At.Equal(c.want.At) ||
+				strings.Join(got.Warnings, "|") != strings.Join(c.want.Warnings, "|") {
 				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+			for _, l := range got.Links {
+				if !alert.SafeHref(l.Href) {
+					t.Errorf("link %q kept", l.Href)
+				}
 			}
 			if got.Kind == change.KindDeploy && (got.CommitAt == nil || !got.CommitAt.Equal(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))) {
 				t.Errorf("commit time = %v", got.CommitAt)
@@ -64,7 +76,51 @@ func TestDecodeEnqueue(t *testing.T) {
 	}
 }
 
+// TestDecodeEnqueueReadsPagerDutysExampleInEveryTimestampForm: the Change Events example of
+// PagerDuty's docs, with its timestamp written in each ISO 8601 form /v2/enqueue accepts
+// (testdata/pagerduty-timestamps.json of package alert), is a change at that instant.
+func TestDecodeEnqueueReadsPagerDutysExampleInEveryTimestampForm(t *testing.T) {
+	doc, err := os.ReadFile("../alert/testdata/pagerduty-docs-change.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../alert/testdata/pagerduty-timestamps.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forms struct {
+		Forms []struct {
+			Timestamp string    `json:"timestamp"`
+			UTC       time.Time `json:"utc"`
+			WrittenBy string    `json:"written_by"`
+		}
+	}
+	if err := json.Unmarshal(raw, &forms); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range forms.Forms {
+		t.Run(f.WrittenBy, func(t *testing.T) {
+			var m map[string]any
+			json.Unmarshal(doc, &m)
+			m["payload"].(map[string]any)["timestamp"] = f.Timestamp
+			body, _ := json.Marshal(m)
+			k, c, err := change.DecodeEnqueue(body)
+			if err != nil {
+				t.Fatalf("%q refused: %v", f.Timestamp, err)
+			}
+			if k != key || c.Summary != "Build Success: Increase snapshot create timeout to 30 seconds" || !c.At.Equal(f.UTC) ||
+				len(c.Links) != 1 || c.Links[0].Text != "View more details in Acme!" {
+				t.Errorf("%q decoded to %+v, want the change at %v", f.Timestamp, c, f.UTC)
+			}
+		})
+	}
+}
+
 func FuzzDecodeEnqueue(f *testing.F) {
+	if doc, err := os.ReadFile("../alert/testdata/pagerduty-docs-change.json"); err == nil {
+		f.Add(doc)
+	}
+	f.Add([]byte(`{"routing_key": 7, "payload": {"summary": ["x"], "timestamp": 1}, "links": {"href": 1}}`))
 	f.Add([]byte(`{"routing_key":"` + key + `","payload":{"summary":"x","timestamp":"2020-07-17T08:42:58.315+0000","custom_details":{"version":"1","commit_time":"2020-07-17T08:00:00Z"}},"links":[{"href":"https://x"}]}`))
 	f.Add([]byte(`{"payload":null,"links":[{}]}`))
 	f.Add([]byte(`[]`))
@@ -88,14 +144,14 @@ func TestDeployValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, bad := c.in.Change()
-			if !strings.Contains(strings.Join(bad, "; "), c.want) {
+			_, bad := c.in.Change(func(string) bool { return true })
+			if !strings.Contains(fmt.Sprint(bad), c.want) {
 				t.Errorf("problems %q do not name %q", bad, c.want)
 			}
 		})
 	}
-	c, bad := change.Deploy{Service: "checkout", Version: "v9"}.Change()
-	if len(bad) != 0 || c.Summary != "Deployed checkout v9" || c.Kind != change.KindDeploy {
+	c, bad := change.Deploy{Service: "checkout", Version: "v9"}.Change(func(string) bool { return true })
+	if bad != nil || c.Summary != "Deployed checkout v9" || c.Kind != change.KindDeploy {
 		t.Errorf("a good deploy became %+v, %q", c, bad)
 	}
 }
@@ -104,7 +160,7 @@ func TestADeployShowsOnTheIncidentThatFollowsIt(t *testing.T) {
 	storetest.Each(t, []store.Schema{incident.Schema, change.Schema}, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := clock.NewFake(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-		incs := incident.New(db, clk)
+		incs := incident.New(db, clk, nil)
 		cs := change.New(db, incs, clk)
 		ci := incident.Actor{Name: "token:ci", Source: "api"}
 		record := func(svc, version string, at time.Time) {
@@ -117,7 +173,7 @@ func TestADeployShowsOnTheIncidentThatFollowsIt(t *testing.T) {
 		record("checkout", "v2", clk.Now().Add(-20*time.Minute))
 		record("search", "s1", clk.Now().Add(-10*time.Minute))
 		clk.Advance(5 * time.Minute)
-		inc, err := incs.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Checkout is slow", SEV: "SEV2", Actor: ci})
+		inc, err := incs.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Checkout is slow", SEV: "SEV2", Actor: ci}, directory(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,4 +199,14 @@ func TestADeployShowsOnTheIncidentThatFollowsIt(t *testing.T) {
 			t.Errorf("last timeline event = %s %s, want the change made while the incident was open", last.Type, last.Data)
 		}
 	})
+}
+
+// directory is the config incidents are declared against: services checkout and search.
+func directory(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("nines.yaml", []byte("services: [{id: checkout}, {id: search}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

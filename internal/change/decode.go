@@ -1,32 +1,13 @@
 package change
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/nines-dev/nines/internal/alert"
+	"github.com/nines-dev/nines/internal/invalid"
 )
-
-// Enqueue is a PagerDuty Change Events API body, as sent to /v2/change/enqueue.
-type Enqueue struct {
-	RoutingKey string          `json:"routing_key"`
-	Payload    *EnqueuePayload `json:"payload"`
-	Links      []Link          `json:"links"`
-}
-
-// EnqueuePayload is the payload of a change event.
-type EnqueuePayload struct {
-	Summary       string          `json:"summary"`
-	Timestamp     string          `json:"timestamp"`
-	Source        string          `json:"source"`
-	CustomDetails json.RawMessage `json:"custom_details"`
-}
 
 // Limits, as the Change Events API has them.
 const (
@@ -36,52 +17,38 @@ const (
 )
 
 // DecodeEnqueue parses and validates a change event. It returns the routing key and the
-// change (without its service); every problem is named in an *alert.InvalidError, in the
-// Events API's words. A deploy is recognized by a version in custom_details; commit and
+// change (without its service); every problem is named in an *invalid.Error, in the
+// Events API's words. The fields change events share with alert events (routing_key, the
+// payload's summary, source and timestamp, links) are read by alert.DecodePagerDuty, as
+// /v2/enqueue reads them. A deploy is recognized by a version in custom_details; commit and
 // commit_time there give DORA its lead time.
 func DecodeEnqueue(body []byte) (string, Change, error) {
-	bad := &alert.InvalidError{Message: "Event object is invalid"}
-	var in Enqueue
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&in); err != nil {
-		bad.Message = "Malformed JSON"
-		bad.Errors = append(bad.Errors, jsonProblem(err))
-		return "", Change{}, bad
-	}
-	switch {
-	case in.RoutingKey == "":
-		bad.Errors = append(bad.Errors, "'routing_key' is missing")
-	case len(in.RoutingKey) != 32:
-		bad.Errors = append(bad.Errors, "Length of 'routing_key' is incorrect (should be 32 characters)")
+	in, bad, err := alert.DecodePagerDuty(body)
+	if err != nil {
+		return "", Change{}, err
 	}
 	c := Change{Kind: KindChange}
 	if in.Payload == nil {
-		bad.Errors = append(bad.Errors, "'payload' is missing")
+		bad.Add("", "'payload' is missing")
 		return in.RoutingKey, c, bad
 	}
 	p := in.Payload
-	c.Summary, c.Source = strings.TrimSpace(p.Summary), strings.TrimSpace(p.Source)
-	checkText(bad, "payload.summary", c.Summary, maxSummary, true)
-	checkText(bad, "payload.source", c.Source, maxShort, false)
-	if p.Timestamp != "" {
-		t, err := ParseTime(p.Timestamp)
-		if err != nil {
-			bad.Errors = append(bad.Errors, fmt.Sprintf("'payload.timestamp' is not an ISO 8601 date-time: %q", p.Timestamp))
-		}
-		c.At = t
+	c.Summary, c.Source, c.At = strings.TrimSpace(p.Summary), strings.TrimSpace(p.Source), in.At
+	if c.Summary == "" {
+		bad.Add("", "'payload.summary' is missing")
 	}
 	if len(p.CustomDetails) > 0 && string(p.CustomDetails) != "null" {
 		var d map[string]any
 		if err := json.Unmarshal(p.CustomDetails, &d); err != nil {
-			bad.Errors = append(bad.Errors, "'payload.custom_details' must be an object")
+			bad.Add("", "'payload.custom_details' must be an object")
 		} else {
 			c.Details = p.CustomDetails
 			c.Version, _ = d["version"].(string)
 			c.Commit, _ = d["commit"].(string)
 			if ct, ok := d["commit_time"].(string); ok && ct != "" {
-				t, err := ParseTime(ct)
+				t, err := alert.ParseTimestamp(ct)
 				if err != nil {
-					bad.Errors = append(bad.Errors, fmt.Sprintf("'payload.custom_details.commit_time' is not an ISO 8601 date-time: %q", ct))
+					bad.Add("", "'payload.custom_details.commit_time' is not an ISO 8601 date-time: %q", ct)
 				} else {
 					c.CommitAt = &t
 				}
@@ -93,9 +60,9 @@ func DecodeEnqueue(body []byte) (string, Change, error) {
 	}
 	checkText(bad, "payload.custom_details.version", c.Version, maxShort, false)
 	checkText(bad, "payload.custom_details.commit", c.Commit, maxShort, false)
-	c.Links = in.Links
+	c.Links, c.Warnings = in.LinkList, in.Warnings
 	checkLinks(bad, c.Links)
-	if len(bad.Errors) > 0 {
+	if len(bad.Problems) > 0 {
 		return in.RoutingKey, Change{}, bad
 	}
 	return in.RoutingKey, c, nil
@@ -113,13 +80,16 @@ type Deploy struct {
 	Links      []Link `json:"links,omitempty"`
 }
 
-// Change validates the deploy and turns it into a change; every problem is listed.
-func (d Deploy) Change() (Change, []string) {
-	bad := &alert.InvalidError{}
+// Change validates the deploy and turns it into a change; every problem is listed. known says
+// whether a service id is one of the config in force.
+func (d Deploy) Change(known func(serviceID string) bool) (Change, error) {
+	bad := &invalid.Error{}
 	c := Change{ServiceID: d.Service, Kind: KindDeploy, Version: strings.TrimSpace(d.Version), Commit: strings.TrimSpace(d.Commit),
 		Source: strings.TrimSpace(d.Source), Summary: strings.TrimSpace(d.Summary), Links: d.Links}
 	if d.Service == "" {
-		bad.Errors = append(bad.Errors, "service: which service was deployed? (a service id)")
+		bad.Add("service", "which service was deployed? (a service id)")
+	} else if !known(d.Service) {
+		bad.Add("service", "unknown service %q", d.Service)
 	}
 	checkText(bad, "version", c.Version, maxShort, true)
 	checkText(bad, "commit", c.Commit, maxShort, false)
@@ -129,75 +99,46 @@ func (d Deploy) Change() (Change, []string) {
 		c.Summary = "Deployed " + d.Service + " " + c.Version
 	}
 	if d.Timestamp != "" {
-		t, err := ParseTime(d.Timestamp)
+		t, err := alert.ParseTimestamp(d.Timestamp)
 		if err != nil {
-			bad.Errors = append(bad.Errors, fmt.Sprintf("timestamp: %q is not an ISO 8601 date-time", d.Timestamp))
+			bad.Add("timestamp", "%q is not an ISO 8601 date-time", d.Timestamp)
 		}
 		c.At = t
 	}
 	if d.CommitTime != "" {
-		t, err := ParseTime(d.CommitTime)
+		t, err := alert.ParseTimestamp(d.CommitTime)
 		if err != nil {
-			bad.Errors = append(bad.Errors, fmt.Sprintf("commit_time: %q is not an ISO 8601 date-time", d.CommitTime))
+			bad.Add("commit_time", "%q is not an ISO 8601 date-time", d.CommitTime)
 		} else {
 			c.CommitAt = &t
 		}
 	}
 	checkLinks(bad, c.Links)
-	return c, bad.Errors
+	return c, bad.Err()
 }
 
-func checkText(bad *alert.InvalidError, field, v string, max int, required bool) {
+func checkText(bad *invalid.Error, field, v string, max int, required bool) {
 	switch n := utf8.RuneCountInString(v); {
 	case required && v == "":
-		bad.Errors = append(bad.Errors, fmt.Sprintf("'%s' is missing", field))
+		bad.Add("", "'%s' is missing", field)
 	case n > max:
-		bad.Errors = append(bad.Errors, fmt.Sprintf("'%s' is too long: %d characters (maximum %d)", field, n, max))
+		bad.Add("", "'%s' is too long: %d characters (maximum %d)", field, n, max)
 	case !utf8.ValidString(v):
-		bad.Errors = append(bad.Errors, fmt.Sprintf("'%s' is not valid UTF-8", field))
+		bad.Add("", "'%s' is not valid UTF-8", field)
 	}
 }
 
-func checkLinks(bad *alert.InvalidError, links []Link) {
+func checkLinks(bad *invalid.Error, links []Link) {
 	if len(links) > maxLinks {
-		bad.Errors = append(bad.Errors, fmt.Sprintf("'links' has %d entries (maximum %d)", len(links), maxLinks))
+		bad.Add("", "'links' has %d entries (maximum %d)", len(links), maxLinks)
 		return
 	}
 	for i, l := range links {
-		u, err := url.Parse(l.Href)
-		if l.Href == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad.Errors = append(bad.Errors, fmt.Sprintf("'links[%d].href' must be an absolute http(s) URL", i))
+		if !alert.SafeHref(l.Href) {
+			bad.Add("", "'links[%d].href' must be an absolute http(s) URL", i)
 		}
 		if utf8.RuneCountInString(l.Text) > maxShort {
-			bad.Errors = append(bad.Errors, fmt.Sprintf("'links[%d].text' is too long (maximum %d characters)", i, maxShort))
+			bad.Add("", "'links[%d].text' is too long (maximum %d characters)", i, maxShort)
 		}
 	}
 }
-
-// ParseTime reads an ISO 8601 date-time as change events carry them: RFC 3339, or with the
-// offset written +0000 as PagerDuty's own examples do.
-func ParseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 date-time", s)
-}
-
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case asType(err, &te):
-		if te.Field == "" {
-			return fmt.Sprintf("the body must be a JSON object, not a %s", te.Value)
-		}
-		return fmt.Sprintf("'%s' has the wrong type: %s", te.Field, te.Value)
-	case asType(err, &se):
-		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
-	}
-	return err.Error()
-}
-
-func asType[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -107,3 +107,19 @@ func (t *fakeTimer) Stop() bool {
 	}
 	return false
 }
+
+// Earliest is the earlier of a and b.
+func Earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Latest is the later of a and b.
+func Latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -264,3 +264,30 @@ func TestParseReadsBytesAsIfFromAFile(t *testing.T) {
 		t.Errorf("Parse = %+v, %v", c, err)
 	}
 }
+
+func TestASubscriberThatFailsPutsTheOldConfigBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nines.yaml")
+	os.WriteFile(path, []byte("services:\n  - id: checkout\n"), 0o600)
+	first, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := config.NewLive(first)
+	var seen []string
+	live.Subscribe(func(_, c *config.Config) { seen = append(seen, c.Services[0].ID) })
+	live.Subscribe(func(_, c *config.Config) {
+		if c.Service("search") != nil {
+			panic("cannot apply search")
+		}
+	})
+	os.WriteFile(path, []byte("services:\n  - id: search\n"), 0o600)
+	err = live.Reload(path)
+	if err == nil || !strings.Contains(err.Error(), "cannot apply search") {
+		t.Errorf("reload = %v, want the subscriber's failure", err)
+	}
+	if live.Get() != first || !slices.Equal(seen, []string{"search", "checkout"}) {
+		t.Errorf("config in force %v, subscribers saw %v; want checkout back in force and told so", live.Get().Services, seen)
+	}
+}

@@ -1,16 +1,20 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
 )
 
-// Monitors: probes and heartbeats, maintenance windows and probe settings.
+// Monitors: probes and heartbeats and probe settings (maintenance windows: maintenance.go).
 
 // Monitor kinds.
 const (
@@ -48,7 +52,8 @@ type Monitor struct {
 	Address string `yaml:"address"`
 	// tls: the name to verify the certificate for (default: the host of address).
 	ServerName string `yaml:"server_name"`
-	// tls: the monitor is down when the certificate expires within this long (default 14d).
+	// tls, and http with an https:// URL: the monitor is down when the certificate expires
+	// within this long (default 14d).
 	ExpiryWarning Duration `yaml:"expiry_warning"`
 
 	// dns
@@ -68,7 +73,9 @@ type Monitor struct {
 	Quorum    int      `yaml:"quorum"`
 
 	// heartbeat
-	UUID     string   `yaml:"uuid"`
+	UUID string `yaml:"uuid"`
+	// Slug names the heartbeat in ping URLs with the ping key (default: its id).
+	Slug     string   `yaml:"slug"`
 	Period   Duration `yaml:"period"`
 	Cron     string   `yaml:"cron"`
 	TimeZone string   `yaml:"time_zone"`
@@ -101,23 +108,6 @@ type JSONExpect struct {
 	Equals string `yaml:"equals"`
 }
 
-// Maintenance is a window during which monitors record but do not page: one-off (start and
-// end) or recurring (cron and duration, in time_zone).
-type Maintenance struct {
-	Node
-	ID       string   `yaml:"id"`
-	Services []string `yaml:"services"`
-	Monitors []string `yaml:"monitors"`
-	Start    string   `yaml:"start"`
-	End      string   `yaml:"end"`
-	Cron     string   `yaml:"cron"`
-	Duration Duration `yaml:"duration"`
-	TimeZone string   `yaml:"time_zone"`
-
-	start, end time.Time
-	schedule   cron.Schedule
-}
-
 // Probes holds settings of the probe scheduler and result history.
 type Probes struct {
 	Node
@@ -132,6 +122,103 @@ type Probes struct {
 	Retention Duration `yaml:"retention"`
 	// Location names the server's own probes (default "local").
 	Location string `yaml:"location"`
+	// Agents says, for the locations probed by remote agents, whose service is paged when the
+	// agent stops reporting and after how long. An agent not listed is watched all the same,
+	// with the defaults.
+	Agents []ProbeAgent `yaml:"agents"`
+	// AgentGrace is how long an agent may stay silent before its alert fires (default 1m).
+	AgentGrace Duration `yaml:"agent_grace"`
+	// PingKey lets heartbeats be pinged by slug: /ping/{ping_key}/{slug}. PingKeyEnv names an
+	// environment variable holding it instead.
+	PingKey    string `yaml:"ping_key"`
+	PingKeyEnv string `yaml:"ping_key_env"`
+}
+
+// ProbeAgent is one remote location's agent, watched as a heartbeat: it reports at least every
+// few seconds, and an agent silent for its grace raises its own alert on its service.
+type ProbeAgent struct {
+	Node
+	Location string   `yaml:"location"`
+	Service  string   `yaml:"service"`
+	Grace    Duration `yaml:"grace"`
+}
+
+// Agent returns how the agent of a remote location is watched: as listed under probes.agents,
+// or else with probes.agent_grace, paging the service of the first monitor that lists the
+// location. ok is false for the server's own location and for a location nothing names.
+func (c *Config) Agent(location string) (a ProbeAgent, ok bool) {
+	if location == c.Probes.Location {
+		return a, false
+	}
+	for _, pa := range c.Probes.Agents {
+		if pa.Location == location {
+			if pa.Grace == 0 {
+				pa.Grace = c.Probes.AgentGrace
+			}
+			return pa, true
+		}
+	}
+	for _, m := range c.Monitors {
+		if m.Type != MonitorHeartbeat && slices.Contains(m.Locations, location) {
+			return ProbeAgent{Location: location, Service: m.Service, Grace: c.Probes.AgentGrace}, true
+		}
+	}
+	return a, false
+}
+
+// AgentLocations lists every remote location that monitors name or probes.agents lists, in
+// config order.
+func (c *Config) AgentLocations() []string {
+	var out []string
+	add := func(l string) {
+		if l != c.Probes.Location && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	for _, pa := range c.Probes.Agents {
+		add(pa.Location)
+	}
+	for _, m := range c.Monitors {
+		if m.Type != MonitorHeartbeat {
+			for _, l := range m.Locations {
+				add(l)
+			}
+		}
+	}
+	return out
+}
+
+// PingKeyOf is the key that pings the heartbeat m by its slug, and the team whose key it is:
+// the team of m's service, when that team has a ping key; else probes.ping_key, with no team.
+// No other key pings m. "" when none does.
+func (c *Config) PingKeyOf(m *Monitor) (key, team string) {
+	if svc := c.Service(m.Service); svc != nil && svc.Team != "" {
+		if t := c.Team(svc.Team); t != nil && t.PingKey != "" {
+			return t.PingKey, t.ID
+		}
+	}
+	return c.Probes.PingKey, ""
+}
+
+// HeartbeatBySlug returns the heartbeat a slug names, or nil.
+func (c *Config) HeartbeatBySlug(slug string) *Monitor {
+	for i := range c.Monitors {
+		if m := &c.Monitors[i]; m.Type == MonitorHeartbeat && m.Slug == slug {
+			return m
+		}
+	}
+	return nil
+}
+
+// HeartbeatByUUID returns the heartbeat a uuid names (in any case), or nil.
+func (c *Config) HeartbeatByUUID(uuid string) *Monitor {
+	uuid = strings.ToLower(uuid)
+	for i := range c.Monitors {
+		if m := &c.Monitors[i]; m.Type == MonitorHeartbeat && m.UUID == uuid {
+			return m
+		}
+	}
+	return nil
 }
 
 // Defaults filled in by validation.
@@ -149,7 +236,12 @@ var (
 	cronParser   = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	jsonPathRE   = regexp.MustCompile(`^\$(\.[A-Za-z0-9_\-]+|\[[0-9]+\])*$`)
 	locationName = regexp.MustCompile(`^[a-z0-9][a-z0-9\-_.]{0,62}$`)
+	slugRE       = regexp.MustCompile(`^[a-z0-9_-]{1,100}$`)
+	pingKeyRE    = regexp.MustCompile(`^[A-Za-z0-9_-]{16,100}$`)
 )
+
+// DefaultAgentGrace is how long an agent may stay silent before its alert fires.
+const DefaultAgentGrace = time.Minute
 
 // CronSchedule is the parsed cron of a heartbeat, nil when it has a period instead.
 func (m *Monitor) CronSchedule() cron.Schedule { return m.schedule }
@@ -170,50 +262,6 @@ func (c *Config) Monitor(id string) *Monitor {
 		}
 	}
 	return nil
-}
-
-// Active reports whether the window covers t.
-func (mw *Maintenance) Active(t time.Time) bool {
-	if mw.schedule != nil {
-		// The latest start at or before t: cron schedules only look forward, so step from one
-		// duration back.
-		zone := time.UTC
-		if mw.TimeZone != "" {
-			if z, err := time.LoadLocation(mw.TimeZone); err == nil {
-				zone = z
-			}
-		}
-		from := t.In(zone).Add(-mw.Duration.D() - time.Second)
-		next := mw.schedule.Next(from)
-		return !next.After(t) && t.Before(next.Add(mw.Duration.D()))
-	}
-	return !t.Before(mw.start) && t.Before(mw.end)
-}
-
-// Covers reports whether the window applies to a monitor of a service.
-func (mw *Maintenance) Covers(monitorID, serviceID string) bool {
-	for _, s := range mw.Services {
-		if s == serviceID {
-			return true
-		}
-	}
-	for _, m := range mw.Monitors {
-		if m == monitorID {
-			return true
-		}
-	}
-	return false
-}
-
-// InMaintenance reports whether a monitor of a service is in a maintenance window at t.
-func (c *Config) InMaintenance(monitorID, serviceID string, t time.Time) bool {
-	for i := range c.Maintenance {
-		mw := &c.Maintenance[i]
-		if mw.Covers(monitorID, serviceID) && mw.Active(t) {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Config) validateMonitors(errs *Errors) {
@@ -240,8 +288,57 @@ func (c *Config) validateMonitors(errs *Errors) {
 		errs.add(p.At("location"), "probes.location %q: use lower-case letters, digits, '-', '_' and '.'", p.Location)
 	}
 
+	defDur(&p.AgentGrace, DefaultAgentGrace)
+	if p.AgentGrace.D() < 10*time.Second {
+		errs.add(p.At("agent_grace"), "probes.agent_grace %s: agents report every few seconds; give them at least 10s", p.AgentGrace.D())
+	}
+	// Ping keys: the install's and each team's, each its own.
+	keys := map[string]string{}
+	pingKey := func(n Node, what string, key *string, env string) {
+		secretFromEnv(errs, n, what, "ping_key", key, env)
+		switch {
+		case *key == "":
+		case !pingKeyRE.MatchString(*key) || uuidRE.MatchString(*key):
+			errs.add(n.At("ping_key"), "%s.ping_key: want 16 to 100 letters, digits, '-' and '_', not shaped as a UUID (e.g. `openssl rand -base64 16 | tr '+/' '-_' | tr -d =`)", what)
+		case keys[*key] != "":
+			errs.add(n.At("ping_key"), "%s.ping_key: the same key as %s's; each ping key pings its own heartbeats only", what, keys[*key])
+		default:
+			keys[*key] = what
+		}
+	}
+	pingKey(p.Node, "probes", &p.PingKey, p.PingKeyEnv)
+	for i := range c.Teams {
+		t := &c.Teams[i]
+		pingKey(t.Node, "team "+t.ID, &t.PingKey, t.PingKeyEnv)
+	}
+	agents := map[string]Pos{}
+	for i := range p.Agents {
+		a := &p.Agents[i]
+		switch {
+		case a.Location == "":
+			errs.add(a.Pos, "probes.agents: location is required")
+		case !locationName.MatchString(a.Location):
+			errs.add(a.At("location"), "probes.agents: location %q: use lower-case letters, digits, '-', '_' and '.'", a.Location)
+		case a.Location == p.Location:
+			errs.add(a.At("location"), "probes.agents: %q is the server's own location (probes.location), not an agent", a.Location)
+		}
+		if first, dup := agents[a.Location]; dup {
+			errs.add(a.At("location"), "probes.agents: location %q is already listed at %s", a.Location, first)
+		}
+		agents[a.Location] = a.At("location")
+		switch {
+		case a.Service == "":
+			errs.add(a.Pos, "probes.agents %s: service (paged when the agent stops reporting) is required", a.Location)
+		case c.Service(a.Service) == nil:
+			errs.add(a.At("service"), "probes.agents %s: unknown service %q", a.Location, a.Service)
+		}
+		if a.Has("grace") && a.Grace.D() < 10*time.Second {
+			errs.add(a.At("grace"), "probes.agents %s: grace %s: agents report every few seconds; give them at least 10s", a.Location, a.Grace.D())
+		}
+	}
+
 	ids(errs, "monitor", c.Monitors, func(m *Monitor) (string, Node) { return m.ID, m.Node })
-	uuids := map[string]Pos{}
+	uuids, slugs := map[string]Pos{}, map[string]Pos{}
 	for i := range c.Monitors {
 		m := &c.Monitors[i]
 		c.validateMonitor(m, errs)
@@ -251,6 +348,12 @@ func (c *Config) validateMonitors(errs *Errors) {
 				errs.add(m.At("uuid"), "monitor %s: uuid is already used at %s", m.ID, first)
 			}
 			uuids[key] = m.At("uuid")
+		}
+		if m.Slug != "" {
+			if first, dup := slugs[m.Slug]; dup {
+				errs.add(m.At("slug"), "monitor %s: slug %q is already used at %s", m.ID, m.Slug, first)
+			}
+			slugs[m.Slug] = m.At("slug")
 		}
 	}
 
@@ -305,9 +408,10 @@ func (c *Config) validateMonitor(m *Monitor, errs *Errors) {
 	}
 	only("http", "url", "method", "headers", "body", "follow_redirects", "max_redirects", "verify_tls")
 	only("tcp tls dns", "address")
-	only("tls", "server_name", "expiry_warning")
+	only("tls", "server_name")
+	only("tls http", "expiry_warning")
 	only("dns", "query", "record_type")
-	only("heartbeat", "uuid", "period", "cron", "time_zone", "grace")
+	only("heartbeat", "uuid", "slug", "period", "cron", "time_zone", "grace")
 	only("http tcp dns tls", "interval", "timeout", "locations", "quorum", "expect")
 	e := &m.Expect
 	onlyExpect := func(kind, field string) {
@@ -323,6 +427,14 @@ func (c *Config) validateMonitor(m *Monitor, errs *Errors) {
 }
 
 func (c *Config) validateProbe(m *Monitor, errs *Errors) {
+	validateProbeTiming(m, errs)
+	c.validateProbeLocations(m, errs)
+	validateProbeTarget(m, errs)
+}
+
+// validateProbeTiming reads how often a probe runs, how long it may take, and how many
+// results in a row change its status.
+func validateProbeTiming(m *Monitor, errs *Errors) {
 	defDur(&m.Interval, DefaultMonitorInterval)
 	defDur(&m.Timeout, DefaultMonitorTimeout)
 	if m.Interval.D() < time.Second {
@@ -345,6 +457,11 @@ func (c *Config) validateProbe(m *Monitor, errs *Errors) {
 	if m.SuccessesBeforeUp < 1 || m.SuccessesBeforeUp > 100 {
 		errs.add(m.At("successes_before_up"), "monitor %s: successes_before_up %d: want 1 to 100", m.ID, m.SuccessesBeforeUp)
 	}
+}
+
+// validateProbeLocations reads where a probe runs from (the server's own location unless it
+// names others), and how many of them decide its status.
+func (c *Config) validateProbeLocations(m *Monitor, errs *Errors) {
 	if len(m.Locations) == 0 {
 		m.Locations = []string{c.Probes.Location}
 		if c.Probes.Location == "" {
@@ -367,10 +484,13 @@ func (c *Config) validateProbe(m *Monitor, errs *Errors) {
 	if m.Quorum < 1 || m.Quorum > len(m.Locations) {
 		errs.add(m.At("quorum"), "monitor %s: quorum %d: want 1 to the number of locations (%d)", m.ID, m.Quorum, len(m.Locations))
 	}
+}
+
+// validateProbeTarget reads what a probe of its type checks, and what it expects.
+func validateProbeTarget(m *Monitor, errs *Errors) {
 	if e := &m.Expect; e.MaxResponseTime.D() > m.Timeout.D() {
 		errs.add(e.At("max_response_time"), "monitor %s: expect.max_response_time %s is longer than the timeout %s", m.ID, e.MaxResponseTime.D(), m.Timeout.D())
 	}
-
 	switch m.Type {
 	case MonitorHTTP:
 		u, err := url.Parse(m.URL)
@@ -389,6 +509,11 @@ func (c *Config) validateProbe(m *Monitor, errs *Errors) {
 		}
 		if m.MaxRedirects == 0 {
 			m.MaxRedirects = 10
+		}
+		if strings.HasPrefix(m.URL, "https://") {
+			defDur(&m.ExpiryWarning, DefaultExpiryWarning)
+		} else if m.Has("expiry_warning") {
+			errs.add(m.At("expiry_warning"), "monitor %s: expiry_warning needs an https:// url", m.ID)
 		}
 		if m.MaxRedirects < 0 || m.MaxRedirects > 30 {
 			errs.add(m.At("max_redirects"), "monitor %s: max_redirects %d: want 0 to 30", m.ID, m.MaxRedirects)
@@ -439,6 +564,12 @@ func (c *Config) validateHeartbeat(m *Monitor, errs *Errors) {
 	}
 	m.UUID = strings.ToLower(m.UUID)
 	switch {
+	case m.Has("slug") && !slugRE.MatchString(m.Slug):
+		errs.add(m.At("slug"), "monitor %s: slug %q: use lower-case letters, digits, '-' and '_'", m.ID, m.Slug)
+	case m.Slug == "" && slugRE.MatchString(strings.ToLower(m.ID)):
+		m.Slug = strings.ToLower(m.ID)
+	}
+	switch {
 	case m.Period == 0 && m.Cron == "":
 		errs.add(m.Pos, "monitor %s: a heartbeat needs period (e.g. 24h) or cron (e.g. \"0 3 * * *\")", m.ID)
 	case m.Period != 0 && m.Cron != "":
@@ -465,47 +596,73 @@ func (c *Config) validateHeartbeat(m *Monitor, errs *Errors) {
 	defDur(&m.Grace, DefaultHeartbeatGrace)
 }
 
-func (c *Config) validateMaintenance(mw *Maintenance, errs *Errors) {
-	if len(mw.Services) == 0 && len(mw.Monitors) == 0 {
-		errs.add(mw.Pos, "maintenance %s: name the services or monitors it covers", mw.ID)
+// FieldError is one problem of a monitor read on its own (ReadMonitor), with the field it is
+// about as written ("expect.status"); "monitor" when it is about the whole.
+type FieldError struct {
+	Field, Msg string
+}
+
+// ReadMonitor reads one monitor written in the config's form (JSON is YAML too) and checks it
+// as the config checks its monitors, against c's services and probe locations, with the
+// config's own messages. It is for a monitor that is not (yet) in the config: one checked once
+// on request. Nothing of c changes.
+func (c *Config) ReadMonitor(data []byte) (*Monitor, []FieldError) {
+	const file = "monitor"
+	var errs Errors
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, []FieldError{{"monitor", syntaxMessage(err)}}
 	}
-	for _, s := range mw.Services {
-		if c.Service(s) == nil {
-			errs.add(mw.At("services"), "maintenance %s: unknown service %q", mw.ID, s)
-		}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, []FieldError{{"monitor", "want an object with the fields of a monitor of the config"}}
 	}
-	for _, m := range mw.Monitors {
-		if c.Monitor(m) == nil {
-			errs.add(mw.At("monitors"), "maintenance %s: unknown monitor %q", mw.ID, m)
+	doc := root.Content[0]
+	fields := map[Pos]string{}
+	fieldsOf(file, doc, "", fields)
+	m := &Monitor{}
+	guard(&errs, func() Pos { return Pos{File: file, Line: doc.Line, Col: doc.Column} }, func() {
+		d := &decoder{file: file, errs: &errs}
+		d.decode(doc, reflect.ValueOf(m).Elem())
+		if len(errs) == 0 {
+			if m.ID == "" {
+				m.ID = "check"
+			}
+			c.validateMonitor(m, &errs)
 		}
+	})
+	if len(errs) == 0 {
+		return m, nil
 	}
-	if mw.TimeZone != "" {
-		if _, err := time.LoadLocation(mw.TimeZone); err != nil {
-			errs.add(mw.At("time_zone"), "maintenance %s: time_zone %q: not a known IANA zone such as Europe/Paris", mw.ID, mw.TimeZone)
+	out := make([]FieldError, 0, len(errs))
+	for _, e := range errs.sorted() {
+		f := fields[e.Pos]
+		if f == "" {
+			f = "monitor"
 		}
+		out = append(out, FieldError{Field: f, Msg: e.Msg})
 	}
-	switch {
-	case mw.Cron != "":
-		if mw.Start != "" || mw.End != "" {
-			errs.add(mw.At("cron"), "maintenance %s: a recurring window has cron and duration, not start and end", mw.ID)
+	return nil, out
+}
+
+// fieldsOf maps the position of every key and value under n to the field it is, as written.
+func fieldsOf(file string, n *yaml.Node, prefix string, out map[Pos]string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name := k.Value
+			if prefix != "" {
+				name = prefix + "." + name
+			}
+			out[Pos{file, k.Line, k.Column}] = name
+			out[Pos{file, v.Line, v.Column}] = name
+			fieldsOf(file, v, name, out)
 		}
-		s, err := cronParser.Parse(mw.Cron)
-		if err != nil {
-			errs.add(mw.At("cron"), "maintenance %s: cron %q: %v", mw.ID, mw.Cron, err)
-		}
-		mw.schedule = s
-		if mw.Duration <= 0 {
-			errs.add(mw.Pos, "maintenance %s: a recurring window needs a duration (e.g. 2h)", mw.ID)
-		}
-	default:
-		var err error
-		if mw.start, err = time.Parse(time.RFC3339, mw.Start); err != nil {
-			errs.add(mw.At("start"), "maintenance %s: start %q: want an RFC 3339 time such as 2026-03-01T02:00:00Z (or cron and duration for a recurring window)", mw.ID, mw.Start)
-		}
-		if mw.end, err = time.Parse(time.RFC3339, mw.End); err != nil {
-			errs.add(mw.At("end"), "maintenance %s: end %q: want an RFC 3339 time such as 2026-03-01T04:00:00Z", mw.ID, mw.End)
-		} else if !mw.end.After(mw.start) {
-			errs.add(mw.At("end"), "maintenance %s: end is not after start", mw.ID)
+	case yaml.SequenceNode:
+		for i, v := range n.Content {
+			name := fmt.Sprintf("%s[%d]", prefix, i)
+			out[Pos{file, v.Line, v.Column}] = name
+			fieldsOf(file, v, name, out)
 		}
 	}
 }

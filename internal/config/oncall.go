@@ -52,7 +52,8 @@ type ContactMethod struct {
 	Address string `yaml:"address"`
 	// Secret signs webhook bodies (HMAC-SHA256) and authenticates ntfy (a bearer token).
 	Secret string `yaml:"secret"`
-	// RateLimit caps messages to this method; the surplus is bundled into one summary.
+	// RateLimit caps messages to this method in place of its type's default limit; the
+	// surplus is held and leaves as one bundle.
 	RateLimit *RateLimit `yaml:"rate_limit"`
 }
 
@@ -90,6 +91,13 @@ type Team struct {
 	ID      string   `yaml:"id"`
 	Name    string   `yaml:"name"`
 	Members []string `yaml:"members"`
+	// WorkingHours are the team's (default: its services' support hours, else weekdays
+	// 09:00-18:00 UTC): chaos drills run only inside them.
+	WorkingHours *WorkingHours `yaml:"working_hours"`
+	// PingKey pings the team's heartbeats by slug (/ping/{ping_key}/{slug}), and no other
+	// team's; PingKeyEnv names an environment variable holding it instead.
+	PingKey    string `yaml:"ping_key"`
+	PingKeyEnv string `yaml:"ping_key_env"`
 }
 
 // Schedule says who is on call when: layers of rotations, the higher (later) layer winning
@@ -142,6 +150,9 @@ type RotationLength struct {
 
 // UnmarshalYAML reads 12h, 1d, 1w, 2w3d.
 func (l *RotationLength) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a rotation length such as 12h, 1d or 1w, found %s", describe(n))
+	}
 	s := n.Value
 	orig := s
 	var out RotationLength
@@ -192,6 +203,9 @@ type LocalTime struct {
 
 // UnmarshalYAML reads 2026-01-05T09:00 (seconds and a space instead of T are accepted).
 func (t *LocalTime) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a local time such as 2026-01-05T09:00, found %s", describe(n))
+	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		if v, err := time.Parse(layout, n.Value); err == nil {
 			*t = LocalTime{Set: true, Year: v.Year(), Month: int(v.Month()), Day: v.Day(), Hour: v.Hour(), Min: v.Minute()}
@@ -224,6 +238,9 @@ type TimeOfDay struct {
 
 // UnmarshalYAML reads HH:MM; 24:00 is the end of the day.
 func (d *TimeOfDay) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a time of day such as 09:00, found %s", describe(n))
+	}
 	h, m, ok := strings.Cut(n.Value, ":")
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
@@ -235,7 +252,8 @@ func (d *TimeOfDay) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // WorkingHours bound when low-urgency work may notify someone: the same hours on some days of
-// the week, in a time zone (a user's own zone when unset on a user).
+// the week, in a time zone (a user's own zone when unset on a user). Package oncall reckons
+// with them (oncall.Hours).
 type WorkingHours struct {
 	Node
 	TimeZone string    `yaml:"time_zone"`
@@ -247,50 +265,11 @@ type WorkingHours struct {
 	weekdays [7]bool
 }
 
-// Contains reports whether t falls inside the hours (read in loc when the hours name no zone).
-func (w *WorkingHours) Contains(t time.Time, loc *time.Location) bool {
-	if w.loc != nil {
-		loc = w.loc
-	}
-	lt := t.In(loc)
-	min := lt.Hour()*60 + lt.Minute()
-	start, end := w.Start.Minutes, w.End.Minutes
-	if end > start {
-		return w.weekdays[lt.Weekday()] && min >= start && min < end
-	}
-	// Past midnight: the evening part belongs to today, the morning part to yesterday.
-	if min >= start {
-		return w.weekdays[lt.Weekday()]
-	}
-	return min < end && w.weekdays[(lt.Weekday()+6)%7]
-}
+// Zone is the time zone the hours name, nil when they name none.
+func (w *WorkingHours) Zone() *time.Location { return w.loc }
 
-// Next returns the first instant at or after t inside the hours (t itself if inside).
-func (w *WorkingHours) Next(t time.Time, loc *time.Location) time.Time {
-	if w.Contains(t, loc) {
-		return t
-	}
-	if w.loc != nil {
-		loc = w.loc
-	}
-	lt := t.In(loc)
-	for i := 0; i < 8; i++ {
-		d := time.Date(lt.Year(), lt.Month(), lt.Day()+i, 0, w.Start.Minutes, 0, 0, loc)
-		if d.After(t) && w.Contains(d, loc) {
-			return d
-		}
-	}
-	return t // no day is a working day; validation prevents this
-}
-
-// DefaultWorkingHours are weekdays 09:00 to 18:00.
-func DefaultWorkingHours() *WorkingHours {
-	w := &WorkingHours{Start: TimeOfDay{true, 9 * 60}, End: TimeOfDay{true, 18 * 60}}
-	for d := time.Monday; d <= time.Friday; d++ {
-		w.weekdays[d] = true
-	}
-	return w
-}
+// Weekdays are the days the hours apply on, by time.Weekday.
+func (w *WorkingHours) Weekdays() [7]bool { return w.weekdays }
 
 // EscalationPolicy says whom to page, in which order, when nobody acknowledges.
 type EscalationPolicy struct {
@@ -303,6 +282,9 @@ type EscalationPolicy struct {
 	// SeverityUrgency overrides the service's urgency by event severity
 	// (e.g. {critical: high, info: low}).
 	SeverityUrgency map[string]string `yaml:"severity_urgency"`
+	// Fallback are the users paged when a whole round of the steps reached nobody (nobody on
+	// call, nobody with a contact method). Without it the config's top-level fallback is used.
+	Fallback []string `yaml:"fallback"`
 }
 
 // EscalationStep pages its targets, then waits EscalateAfter for an acknowledgement.
@@ -444,6 +426,35 @@ func loadZone(errs *Errors, p Pos, what, name string) *time.Location {
 	return loc
 }
 
+// InHours reports whether the minute of the day minute (0 to 1439) of weekday wd falls in hours
+// that span start to end (minutes after midnight; 24:00 is 1440) on days. A span whose end
+// comes before its start runs past midnight: the evening part belongs to its day, the morning
+// part to the day before.
+func InHours(days [7]bool, start, end int, wd time.Weekday, minute int) bool {
+	if end > start {
+		return days[wd] && minute >= start && minute < end
+	}
+	if minute >= start {
+		return days[wd]
+	}
+	return minute < end && days[(wd+6)%7]
+}
+
+// TeamWorkingHours are the working hours of the team owning a service: the team's, else the
+// service's support hours; nil when neither is set (weekdays 09:00 to 18:00 UTC then).
+func (c *Config) TeamWorkingHours(serviceID string) *WorkingHours {
+	svc := c.Service(serviceID)
+	if svc == nil {
+		return nil
+	}
+	for i := range c.Teams {
+		if c.Teams[i].ID == svc.Team && c.Teams[i].WorkingHours != nil {
+			return c.Teams[i].WorkingHours
+		}
+	}
+	return svc.SupportHours
+}
+
 func (w *WorkingHours) validate(errs *Errors, what string) {
 	w.loc = loadZone(errs, w.At("time_zone"), what, w.TimeZone)
 	days, err := ParseDays(w.Days)
@@ -467,10 +478,23 @@ func (c *Config) validateOnCall(errs *Errors) {
 	for i := range c.Users {
 		c.validateUser(errs, &c.Users[i])
 	}
+	c.validateTeams(errs, users)
+	c.validateSchedules(errs, users)
+	c.validatePolicies(errs, users, teams, schedules)
+	c.validateServicesOnCall(errs, teams, policies)
+	c.validateFallback(errs, users)
+	c.validateNotifications(errs)
+}
+
+// validateTeams checks every team's members are users of the config.
+func (c *Config) validateTeams(errs *Errors, users map[string]*User) {
 	for i := range c.Teams {
 		t := &c.Teams[i]
 		if t.Name == "" {
 			t.Name = t.ID
+		}
+		if t.WorkingHours != nil {
+			t.WorkingHours.validate(errs, "team "+t.ID+": working_hours")
 		}
 		for _, m := range t.Members {
 			if users[m] == nil {
@@ -478,6 +502,11 @@ func (c *Config) validateOnCall(errs *Errors) {
 			}
 		}
 	}
+}
+
+// validateSchedules checks each schedule's zone and layers: their rotations and restrictions,
+// and that their users are users of the config.
+func (c *Config) validateSchedules(errs *Errors, users map[string]*User) {
 	for i := range c.Schedules {
 		s := &c.Schedules[i]
 		if s.Name == "" {
@@ -527,6 +556,10 @@ func (c *Config) validateOnCall(errs *Errors) {
 			}
 		}
 	}
+}
+
+// validatePolicies checks each escalation policy's steps and what they target.
+func (c *Config) validatePolicies(errs *Errors, users map[string]*User, teams map[string]*Team, schedules map[string]*Schedule) {
 	for i := range c.EscalationPolicies {
 		p := &c.EscalationPolicies[i]
 		if p.Name == "" {
@@ -590,6 +623,11 @@ func (c *Config) validateOnCall(errs *Errors) {
 			}
 		}
 	}
+}
+
+// validateServicesOnCall checks what services name of on-call: their escalation policy, their
+// team, their support hours.
+func (c *Config) validateServicesOnCall(errs *Errors, teams map[string]*Team, policies map[string]*EscalationPolicy) {
 	for i := range c.Services {
 		s := &c.Services[i]
 		if s.EscalationPolicy != "" && policies[s.EscalationPolicy] == nil {
@@ -604,7 +642,6 @@ func (c *Config) validateOnCall(errs *Errors) {
 			s.SupportHours.validate(errs, "service "+s.ID+": support_hours")
 		}
 	}
-	c.validateNotifications(errs)
 }
 
 func (c *Config) validateUser(errs *Errors, u *User) {

@@ -110,34 +110,6 @@ notifications:
 	}
 }
 
-func TestWorkingHoursPastMidnight(t *testing.T) {
-	c, err := Parse("n.yaml", []byte("services: [{id: s, support_hours: {time_zone: UTC, days: [mon], start: '22:00', end: '06:00'}}]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := c.Service("s").SupportHours
-	mon := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
-	cases := []struct {
-		name string
-		at   time.Time
-		want bool
-	}{
-		{"monday 23:00 is inside", mon.Add(23 * time.Hour), true},
-		{"tuesday 05:59 is inside, as the tail of monday night", mon.Add(29*time.Hour + 59*time.Minute), true},
-		{"tuesday 06:00 is outside", mon.Add(30 * time.Hour), false},
-		{"monday 05:00 is outside (sunday night is not a working night)", mon.Add(5 * time.Hour), false},
-		{"tuesday 23:00 is outside", mon.Add(47 * time.Hour), false},
-	}
-	for _, tc := range cases {
-		if got := w.Contains(tc.at, time.UTC); got != tc.want {
-			t.Errorf("%s: Contains = %v", tc.name, got)
-		}
-	}
-	if got := w.Next(mon.Add(30*time.Hour), time.UTC); !got.Equal(mon.Add(7*24*time.Hour + 22*time.Hour)) {
-		t.Errorf("Next from tuesday 06:00 = %v, want next monday 22:00", got)
-	}
-}
-
 // FuzzOnCallScalars feeds the on-call scalar forms (rotation length, local time, time of day,
 // days) through the whole parser: a bad value must be an error at its position, never a panic.
 func FuzzOnCallScalars(f *testing.F) {

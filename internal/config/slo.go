@@ -3,16 +3,12 @@ package config
 import (
 	"fmt"
 	"math"
-	"reflect"
-	"regexp"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
-// SLOs in nines' own form and as OpenSLO v1 documents. OpenSLO documents are checked where they
-// are written and then turned into the native form, so the rest of nines knows one shape.
+// SLOs in nines' own form. OpenSLO v1 documents are read and turned into this form by
+// internal/slo/openslo (a Format), so the rest of nines knows one shape.
 
 // SLO is a service level objective: the share of good events (or good time slices) a service
 // promises over a window.
@@ -33,8 +29,11 @@ type SLO struct {
 	BudgetingMethod string `yaml:"budgeting_method"`
 	// Timeslice is the length of a slice for the timeslice methods (default 1m);
 	// TimesliceTarget is the percent of good events that makes a slice good (timeslices only).
-	Timeslice       Duration  `yaml:"timeslice"`
-	TimesliceTarget float64   `yaml:"timeslice_target"`
+	Timeslice       Duration `yaml:"timeslice"`
+	TimesliceTarget float64  `yaml:"timeslice_target"`
+	// TimesliceNoData is how a slice without data counts (timeslice methods): good (default),
+	// bad, or skip (not counted at all).
+	TimesliceNoData string    `yaml:"timeslice_no_data"`
 	SLI             SLI       `yaml:"sli"`
 	Alerts          SLOAlerts `yaml:"alerts"`
 	// SLA is the looser target promised to customers, in percent; SLA reports measure it.
@@ -52,6 +51,13 @@ const (
 	Occurrences     = "occurrences"
 	Timeslices      = "timeslices"
 	RatioTimeslices = "ratio_timeslices"
+)
+
+// How a time slice without data counts.
+const (
+	NoDataGood = "good"
+	NoDataBad  = "bad"
+	NoDataSkip = "skip"
 )
 
 // Calendar windows.
@@ -142,7 +148,7 @@ func (c *Config) SLO(id string) *SLO {
 }
 
 func (c *Config) validateSLOs(errs *Errors) {
-	c.SLOs = append(c.SLOs, c.openSLOToNative(errs)...)
+	c.translate(errs) // SLOs of other formats (OpenSLO), checked below as if written here
 	ids(errs, "slo", c.SLOs, func(s *SLO) (string, Node) { return s.ID, s.Node })
 	for i := range c.SLOs {
 		c.validateSLO(&c.SLOs[i], errs)
@@ -207,7 +213,17 @@ func (c *Config) validateSLO(s *SLO, errs *Errors) {
 		if s.Timeslice != 0 || s.TimesliceTarget != 0 {
 			errs.add(s.At("timeslice"), "%s: timeslice and timeslice_target apply to the timeslices budgeting methods only", what)
 		}
+		if s.TimesliceNoData != "" {
+			errs.add(s.At("timeslice_no_data"), "%s: timeslice_no_data applies to the timeslices budgeting methods only", what)
+		}
 	} else {
+		switch s.TimesliceNoData {
+		case "":
+			s.TimesliceNoData = NoDataGood
+		case NoDataGood, NoDataBad, NoDataSkip:
+		default:
+			errs.add(s.At("timeslice_no_data"), "%s: timeslice_no_data %q: want good (a slice without data counts as good), bad or skip", what, s.TimesliceNoData)
+		}
 		if s.Timeslice == 0 {
 			s.Timeslice = Duration(time.Minute)
 		}
@@ -276,6 +292,22 @@ func (c *Config) validateSLI(s *SLO, errs *Errors) {
 			errs.add(p.Pos, "%s: sli.prometheus needs exactly one of good or bad, and total", what)
 		case p.Total == "":
 			errs.add(p.Pos, "%s: sli.prometheus.total is required", what)
+		case strings.Contains(p.Good+p.Bad, "{{.window}}") != strings.Contains(p.Total, "{{.window}}"):
+			errs.add(p.Pos, "%s: sli.prometheus: write {{.window}} in both queries or in neither: one counts a window's events itself, the other is a counter nines counts", what)
+		default:
+			for _, f := range []string{"good", "bad", "total"} {
+				q := map[string]string{"good": p.Good, "bad": p.Bad, "total": p.Total}[f]
+				if q == "" {
+					continue
+				}
+				if why := checkPrometheusQuery(q); why != "" {
+					field := "sli.prometheus." + f
+					if s.Origin == "openslo" {
+						field = "ratioMetric." + f + " query"
+					}
+					errs.add(p.At(f), "%s: %s %s", what, field, why)
+				}
+			}
 		}
 	}
 	switch {
@@ -318,774 +350,4 @@ func validateSLOAlerts(s *SLO, errs *Errors) {
 			}
 		}
 	}
-}
-
-// OpenSLO v1.
-
-// OpenSLODocument is one OpenSLO v1 document. Spec holds the kind's spec: *OpenSLOService,
-// *OpenSLOSLISpec, *OpenSLOSLOSpec, *OpenSLODataSource, *OpenSLOAlertPolicy,
-// *OpenSLOAlertCondition or *OpenSLONotificationTarget.
-type OpenSLODocument struct {
-	Node
-	APIVersion string          `yaml:"apiVersion"`
-	Kind       string          `yaml:"kind"`
-	Metadata   OpenSLOMetadata `yaml:"metadata"`
-	Spec       any             `yaml:"-"`
-}
-
-// OpenSLOMetadata names a document.
-type OpenSLOMetadata struct {
-	Node
-	Name        string         `yaml:"name"`
-	DisplayName string         `yaml:"displayName"`
-	Labels      map[string]any `yaml:"labels"`
-	Annotations map[string]any `yaml:"annotations"`
-}
-
-// YAMLNode keeps a piece of YAML as written, for fields that are either a reference or an
-// inline document.
-type YAMLNode struct{ Node *yaml.Node }
-
-// UnmarshalYAML keeps the node.
-func (y *YAMLNode) UnmarshalYAML(n *yaml.Node) error {
-	y.Node = n
-	return nil
-}
-
-// OpenSLOService is the spec of kind Service.
-type OpenSLOService struct {
-	Node
-	Description string `yaml:"description"`
-}
-
-// OpenSLOSLISpec is the spec of kind SLI (and of an SLO's inline indicator).
-type OpenSLOSLISpec struct {
-	Node
-	Description     string              `yaml:"description"`
-	ThresholdMetric *OpenSLOMetric      `yaml:"thresholdMetric"`
-	RatioMetric     *OpenSLORatioMetric `yaml:"ratioMetric"`
-}
-
-// OpenSLORatioMetric is good (or bad) over total.
-type OpenSLORatioMetric struct {
-	Node
-	Counter bool           `yaml:"counter"`
-	Good    *OpenSLOMetric `yaml:"good"`
-	Bad     *OpenSLOMetric `yaml:"bad"`
-	Total   *OpenSLOMetric `yaml:"total"`
-	RawType string         `yaml:"rawType"`
-	Raw     *OpenSLOMetric `yaml:"raw"`
-}
-
-// OpenSLOMetric holds a metric source.
-type OpenSLOMetric struct {
-	Node
-	MetricSource OpenSLOMetricSource `yaml:"metricSource"`
-}
-
-// OpenSLOMetricSource is where a metric is read: a type (Prometheus, Datadog, ...) with its
-// own spec, possibly naming a DataSource.
-type OpenSLOMetricSource struct {
-	Node
-	MetricSourceRef string         `yaml:"metricSourceRef"`
-	Type            string         `yaml:"type"`
-	Spec            map[string]any `yaml:"spec"`
-}
-
-// OpenSLOInlineSLI is an SLO's inline indicator.
-type OpenSLOInlineSLI struct {
-	Node
-	Metadata OpenSLOMetadata `yaml:"metadata"`
-	Spec     OpenSLOSLISpec  `yaml:"spec"`
-}
-
-// OpenSLOSLOSpec is the spec of kind SLO.
-type OpenSLOSLOSpec struct {
-	Node
-	Description     string              `yaml:"description"`
-	Service         string              `yaml:"service"`
-	Indicator       *OpenSLOInlineSLI   `yaml:"indicator"`
-	IndicatorRef    string              `yaml:"indicatorRef"`
-	TimeWindow      []OpenSLOTimeWindow `yaml:"timeWindow"`
-	BudgetingMethod string              `yaml:"budgetingMethod"`
-	Objectives      []OpenSLOObjective  `yaml:"objectives"`
-	AlertPolicies   []YAMLNode          `yaml:"alertPolicies"`
-}
-
-// OpenSLOTimeWindow is a rolling or calendar window.
-type OpenSLOTimeWindow struct {
-	Node
-	Duration  string           `yaml:"duration"`
-	IsRolling bool             `yaml:"isRolling"`
-	Calendar  *OpenSLOCalendar `yaml:"calendar"`
-}
-
-// OpenSLOCalendar anchors a calendar window.
-type OpenSLOCalendar struct {
-	Node
-	StartTime string `yaml:"startTime"`
-	TimeZone  string `yaml:"timeZone"`
-}
-
-// OpenSLOObjective is one target of an SLO.
-type OpenSLOObjective struct {
-	Node
-	DisplayName     string            `yaml:"displayName"`
-	Op              string            `yaml:"op"`
-	Value           *float64          `yaml:"value"`
-	Target          *float64          `yaml:"target"`
-	TargetPercent   *float64          `yaml:"targetPercent"`
-	TimeSliceTarget *float64          `yaml:"timeSliceTarget"`
-	TimeSliceWindow string            `yaml:"timeSliceWindow"`
-	Indicator       *OpenSLOInlineSLI `yaml:"indicator"`
-	IndicatorRef    string            `yaml:"indicatorRef"`
-	CompositeWeight *float64          `yaml:"compositeWeight"`
-}
-
-// OpenSLODataSource is the spec of kind DataSource.
-type OpenSLODataSource struct {
-	Node
-	Description       string         `yaml:"description"`
-	Type              string         `yaml:"type"`
-	ConnectionDetails map[string]any `yaml:"connectionDetails"`
-}
-
-// OpenSLOAlertPolicy is the spec of kind AlertPolicy.
-type OpenSLOAlertPolicy struct {
-	Node
-	Description         string     `yaml:"description"`
-	AlertWhenNoData     bool       `yaml:"alertWhenNoData"`
-	AlertWhenResolved   bool       `yaml:"alertWhenResolved"`
-	AlertWhenBreaching  bool       `yaml:"alertWhenBreaching"`
-	Conditions          []YAMLNode `yaml:"conditions"`
-	NotificationTargets []YAMLNode `yaml:"notificationTargets"`
-}
-
-// OpenSLOAlertCondition is the spec of kind AlertCondition.
-type OpenSLOAlertCondition struct {
-	Node
-	Description string               `yaml:"description"`
-	Severity    string               `yaml:"severity"`
-	Condition   OpenSLOBurnCondition `yaml:"condition"`
-}
-
-// OpenSLOBurnCondition is a burn-rate condition.
-type OpenSLOBurnCondition struct {
-	Node
-	Kind           string   `yaml:"kind"`
-	Op             string   `yaml:"op"`
-	Threshold      *float64 `yaml:"threshold"`
-	LookbackWindow string   `yaml:"lookbackWindow"`
-	AlertAfter     string   `yaml:"alertAfter"`
-}
-
-// OpenSLONotificationTarget is the spec of kind AlertNotificationTarget. nines notifies
-// through escalation policies, so targets are read and otherwise ignored.
-type OpenSLONotificationTarget struct {
-	Node
-	Description string `yaml:"description"`
-	Target      string `yaml:"target"`
-}
-
-var openSLOKinds = map[string]func() any{
-	"Service":                 func() any { return &OpenSLOService{} },
-	"SLI":                     func() any { return &OpenSLOSLISpec{} },
-	"SLO":                     func() any { return &OpenSLOSLOSpec{} },
-	"DataSource":              func() any { return &OpenSLODataSource{} },
-	"AlertPolicy":             func() any { return &OpenSLOAlertPolicy{} },
-	"AlertCondition":          func() any { return &OpenSLOAlertCondition{} },
-	"AlertNotificationTarget": func() any { return &OpenSLONotificationTarget{} },
-}
-
-// parseOpenSLO decodes one document strictly: the kind decides the shape of spec, and
-// unknown fields are errors at their position.
-func parseOpenSLO(file string, n *yaml.Node, errs *Errors) OpenSLODocument {
-	d := &decoder{file: file, errs: errs}
-	doc := OpenSLODocument{Node: Node{Pos: d.pos(n), keys: map[string]Pos{}}}
-	if n.Kind != yaml.MappingNode {
-		errs.add(doc.Pos, "OpenSLO document: expected a mapping")
-		return doc
-	}
-	var spec *yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		doc.keys[k.Value] = d.pos(v)
-		switch k.Value {
-		case "apiVersion":
-			doc.APIVersion = v.Value
-		case "kind":
-			doc.Kind = v.Value
-		case "metadata":
-			d.decode(v, reflectValue(&doc.Metadata))
-		case "spec":
-			spec = v
-		default:
-			errs.add(d.pos(k), "unknown field %q (known fields: apiVersion, kind, metadata, spec)", k.Value)
-		}
-	}
-	if doc.APIVersion != "openslo/v1" {
-		errs.add(doc.At("apiVersion"), "apiVersion %q: nines reads openslo/v1 (convert v1alpha documents with oslo convert)", doc.APIVersion)
-		return doc
-	}
-	mk, ok := openSLOKinds[doc.Kind]
-	if !ok {
-		errs.add(doc.At("kind"), "OpenSLO kind %q: want one of Service, SLI, SLO, DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget", doc.Kind)
-		return doc
-	}
-	checkOpenSLOName(errs, doc.Kind, doc.Metadata, doc.Pos)
-	if spec == nil || isNull(spec) {
-		errs.add(doc.Pos, "%s %s: spec is required", doc.Kind, doc.Metadata.Name)
-		return doc
-	}
-	doc.Spec = mk()
-	d.decode(spec, reflectValue(doc.Spec))
-	return doc
-}
-
-// RFC 1123 label, as OpenSLO v1 requires of metadata.name.
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-
-// checkOpenSLOName checks metadata.name; doc is where the document starts, for when the
-// metadata is missing altogether.
-func checkOpenSLOName(errs *Errors, kind string, m OpenSLOMetadata, doc Pos) {
-	switch {
-	case m.Name == "" && m.Pos.Line == 0:
-		errs.add(doc, "%s: metadata.name is required (the document has no metadata)", kind)
-	case m.Name == "":
-		errs.add(m.Pos, "%s: metadata.name is required", kind)
-	case !dnsLabel.MatchString(m.Name):
-		errs.add(m.At("name"), "%s metadata.name %q: OpenSLO names are RFC 1123 labels (lowercase letters, digits and '-', at most 63)", kind, m.Name)
-	}
-}
-
-// openSLOToNative checks references between OpenSLO documents and turns each objective of
-// each SLO into a native SLO.
-func (c *Config) openSLOToNative(errs *Errors) []SLO {
-	byKind := map[string]map[string]*OpenSLODocument{}
-	for i := range c.OpenSLO {
-		doc := &c.OpenSLO[i]
-		if doc.Spec == nil {
-			continue
-		}
-		m := byKind[doc.Kind]
-		if m == nil {
-			m = map[string]*OpenSLODocument{}
-			byKind[doc.Kind] = m
-		}
-		if first, dup := m[doc.Metadata.Name]; dup {
-			errs.add(doc.Metadata.At("name"), "%s %q is declared twice (first at %s)", doc.Kind, doc.Metadata.Name, first.Pos)
-			continue
-		}
-		m[doc.Metadata.Name] = doc
-	}
-	for _, doc := range byKind["Service"] {
-		if c.Service(doc.Metadata.Name) == nil {
-			errs.add(doc.Metadata.At("name"), "OpenSLO Service %q is not a nines service; declare it under services: so its SLOs can page", doc.Metadata.Name)
-		}
-	}
-	for _, doc := range byKind["SLI"] {
-		checkOpenSLOSLI(errs, doc.Spec.(*OpenSLOSLISpec), byKind)
-	}
-	resolved := map[*OpenSLOAlertPolicy][]*OpenSLOAlertCondition{}
-	conditions := func(p *OpenSLOAlertPolicy) []*OpenSLOAlertCondition {
-		if out, ok := resolved[p]; ok {
-			return out
-		}
-		out := []*OpenSLOAlertCondition{}
-		defer func() { resolved[p] = out }()
-		for i := range p.Conditions {
-			cn := p.Conditions[i].Node
-			if ref := mapValue(cn, "conditionRef"); ref != "" {
-				ac, ok := byKind["AlertCondition"][ref]
-				if !ok {
-					errs.add(c.posOf(p.Node, cn), "AlertPolicy: conditionRef %q names no AlertCondition", ref)
-					continue
-				}
-				out = append(out, ac.Spec.(*OpenSLOAlertCondition))
-				continue
-			}
-			inline := parseInline(p.Node.Pos.File, cn, "AlertCondition", errs)
-			if ac, ok := inline.Spec.(*OpenSLOAlertCondition); ok {
-				out = append(out, ac)
-			}
-		}
-		return out
-	}
-	for _, doc := range byKind["AlertCondition"] {
-		checkAlertCondition(errs, doc.Spec.(*OpenSLOAlertCondition))
-	}
-	for _, doc := range byKind["AlertPolicy"] {
-		p := doc.Spec.(*OpenSLOAlertPolicy)
-		if len(p.Conditions) == 0 {
-			errs.add(p.Pos, "AlertPolicy %s: conditions: at least one is required", doc.Metadata.Name)
-		}
-		conditions(p)
-		for i := range p.NotificationTargets {
-			nt := p.NotificationTargets[i].Node
-			if ref := mapValue(nt, "targetRef"); ref != "" {
-				if _, ok := byKind["AlertNotificationTarget"][ref]; !ok {
-					errs.add(c.posOf(p.Node, nt), "AlertPolicy %s: targetRef %q names no AlertNotificationTarget", doc.Metadata.Name, ref)
-				}
-			} else if nt.Kind != yaml.MappingNode || mapValue(nt, "kind") != "AlertNotificationTarget" {
-				errs.add(c.posOf(p.Node, nt), "AlertPolicy %s: a notification target is {targetRef: NAME} or an inline AlertNotificationTarget", doc.Metadata.Name)
-			}
-		}
-	}
-
-	var out []SLO
-	for _, doc := range byKind["SLO"] {
-		spec := doc.Spec.(*OpenSLOSLOSpec)
-		var policies []*OpenSLOAlertPolicy
-		for i := range spec.AlertPolicies {
-			pn := spec.AlertPolicies[i].Node
-			name := pn.Value
-			if pn.Kind == yaml.MappingNode {
-				if ref := mapValue(pn, "alertPolicyRef"); ref != "" {
-					name = ref
-				} else {
-					inline := parseInline(spec.Pos.File, pn, "AlertPolicy", errs)
-					if p, ok := inline.Spec.(*OpenSLOAlertPolicy); ok {
-						policies = append(policies, p)
-					}
-					continue
-				}
-			}
-			ap, ok := byKind["AlertPolicy"][name]
-			if !ok {
-				errs.add(c.posOf(spec.Node, pn), "SLO %s: alert policy %q is not declared", doc.Metadata.Name, name)
-				continue
-			}
-			policies = append(policies, ap.Spec.(*OpenSLOAlertPolicy))
-		}
-		var rules []BurnRateRule
-		var ticket []BurnRateRule
-		for _, p := range policies {
-			for _, ac := range conditions(p) {
-				r, ok := burnRule(ac)
-				if !ok {
-					continue
-				}
-				if isPageSeverity(ac.Severity) {
-					rules = append(rules, r)
-				} else {
-					ticket = append(ticket, r)
-				}
-			}
-		}
-		out = append(out, c.openSLOObjectives(doc, spec, byKind, rules, ticket, errs)...)
-	}
-	return out
-}
-
-func (c *Config) posOf(parent Node, n *yaml.Node) Pos {
-	return Pos{File: parent.Pos.File, Line: n.Line, Col: n.Column}
-}
-
-func parseInline(file string, n *yaml.Node, kind string, errs *Errors) OpenSLODocument {
-	if mapValue(n, "kind") != kind {
-		errs.add(Pos{file, n.Line, n.Column}, "expected a reference or an inline %s", kind)
-		return OpenSLODocument{}
-	}
-	// Inline documents carry no apiVersion; lend them the one of their parent.
-	withAPI := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column,
-		Content: append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "apiVersion"}, {Kind: yaml.ScalarNode, Value: "openslo/v1"}}, n.Content...)}
-	doc := parseOpenSLO(file, withAPI, errs)
-	if ac, ok := doc.Spec.(*OpenSLOAlertCondition); ok {
-		checkAlertCondition(errs, ac)
-	}
-	return doc
-}
-
-func mapValue(n *yaml.Node, key string) string {
-	if n.Kind != yaml.MappingNode {
-		return ""
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1].Value
-		}
-	}
-	return ""
-}
-
-func checkAlertCondition(errs *Errors, ac *OpenSLOAlertCondition) {
-	cd := &ac.Condition
-	if ac.Severity == "" {
-		errs.add(ac.Pos, "AlertCondition: severity is required")
-	}
-	if cd.Kind != "burnrate" {
-		errs.add(cd.At("kind"), "AlertCondition: condition kind %q: want burnrate", cd.Kind)
-	}
-	if cd.Threshold == nil || !(*cd.Threshold > 0) {
-		errs.add(cd.At("threshold"), "AlertCondition: condition threshold must be a number above 0")
-	}
-	if _, err := openSLODuration(cd.LookbackWindow); err != nil {
-		errs.add(cd.At("lookbackWindow"), "AlertCondition: lookbackWindow: %v", err)
-	}
-	if cd.AlertAfter != "" {
-		if _, err := openSLODuration(cd.AlertAfter); err != nil {
-			errs.add(cd.At("alertAfter"), "AlertCondition: alertAfter: %v", err)
-		}
-	}
-	switch cd.Op {
-	case "", "gt", "gte":
-	default:
-		errs.add(cd.At("op"), "AlertCondition: op %q: a burn-rate alert fires above its threshold (gt or gte)", cd.Op)
-	}
-}
-
-// burnRule maps an OpenSLO burn-rate condition onto a window pair: the lookback window is the
-// long window and, as the SRE workbook does, a twelfth of it is the short one.
-func burnRule(ac *OpenSLOAlertCondition) (BurnRateRule, bool) {
-	cd := ac.Condition
-	if cd.Threshold == nil {
-		return BurnRateRule{}, false
-	}
-	long, err := openSLODuration(cd.LookbackWindow)
-	if err != nil || long <= 0 || long > 3*24*time.Hour {
-		return BurnRateRule{}, false
-	}
-	short := (long / 12).Truncate(time.Minute)
-	if short < time.Minute {
-		short = time.Minute
-	}
-	if short >= long {
-		return BurnRateRule{}, false
-	}
-	return BurnRateRule{Node: ac.Node, Long: Duration(long.Truncate(time.Minute)), Short: Duration(short), BurnRate: *cd.Threshold}, true
-}
-
-func isPageSeverity(s string) bool {
-	switch strings.ToLower(s) {
-	case "page", "critical", "high", "p1", "sev1", "sev-1":
-		return true
-	}
-	return false
-}
-
-func checkOpenSLOSLI(errs *Errors, sli *OpenSLOSLISpec, byKind map[string]map[string]*OpenSLODocument) {
-	switch {
-	case sli.RatioMetric == nil && sli.ThresholdMetric == nil:
-		errs.add(sli.Pos, "SLI: one of ratioMetric or thresholdMetric is required")
-	case sli.RatioMetric != nil && sli.ThresholdMetric != nil:
-		errs.add(sli.Pos, "SLI: ratioMetric and thresholdMetric exclude each other")
-	}
-	if r := sli.RatioMetric; r != nil {
-		switch {
-		case r.Raw != nil:
-			if r.Good != nil || r.Bad != nil || r.Total != nil {
-				errs.add(r.Pos, "SLI: ratioMetric raw excludes good, bad and total")
-			}
-			if r.RawType != "success" && r.RawType != "failure" {
-				errs.add(r.At("rawType"), "SLI: ratioMetric rawType %q: want success or failure", r.RawType)
-			}
-		case r.Good != nil && r.Bad != nil:
-			errs.add(r.Pos, "SLI: ratioMetric has good and bad; write one of them")
-		case r.Good == nil && r.Bad == nil:
-			errs.add(r.Pos, "SLI: ratioMetric needs good or bad")
-		case r.Total == nil:
-			errs.add(r.Pos, "SLI: ratioMetric needs total")
-		}
-		for _, m := range []*OpenSLOMetric{r.Good, r.Bad, r.Total, r.Raw} {
-			if m != nil {
-				checkMetricSource(errs, m, byKind)
-			}
-		}
-	}
-	if sli.ThresholdMetric != nil {
-		checkMetricSource(errs, sli.ThresholdMetric, byKind)
-	}
-}
-
-func checkMetricSource(errs *Errors, m *OpenSLOMetric, byKind map[string]map[string]*OpenSLODocument) {
-	ms := &m.MetricSource
-	if ms.Type == "" && ms.MetricSourceRef == "" {
-		errs.add(m.Pos, "SLI: metricSource needs a type or a metricSourceRef")
-	}
-	if ms.MetricSourceRef != "" {
-		if _, ok := byKind["DataSource"][ms.MetricSourceRef]; !ok {
-			errs.add(ms.At("metricSourceRef"), "SLI: metricSourceRef %q names no DataSource", ms.MetricSourceRef)
-		}
-	}
-}
-
-func (c *Config) openSLOObjectives(doc *OpenSLODocument, spec *OpenSLOSLOSpec, byKind map[string]map[string]*OpenSLODocument,
-	page, ticket []BurnRateRule, errs *Errors) []SLO {
-	name := doc.Metadata.Name
-	base := SLO{Node: doc.Node, Service: spec.Service, Description: spec.Description, Origin: "openslo",
-		Name: firstNonEmpty(doc.Metadata.DisplayName, name)}
-	base.keys = map[string]Pos{"service": spec.At("service"), "objective": spec.At("objectives"),
-		"budgeting_method": spec.At("budgetingMethod"), "window": spec.At("timeWindow"), "calendar": spec.At("timeWindow"),
-		"time_zone": spec.At("timeWindow"), "sli": spec.At("indicator"), "timeslice": spec.At("objectives")}
-	if spec.Service == "" {
-		errs.add(spec.Pos, "SLO %s: spec.service is required", name)
-	}
-	switch spec.BudgetingMethod {
-	case "Occurrences":
-		base.BudgetingMethod = Occurrences
-	case "Timeslices":
-		base.BudgetingMethod = Timeslices
-	case "RatioTimeslices":
-		base.BudgetingMethod = RatioTimeslices
-	default:
-		errs.add(spec.At("budgetingMethod"), "SLO %s: budgetingMethod %q: want Occurrences, Timeslices or RatioTimeslices", name, spec.BudgetingMethod)
-	}
-	if len(spec.TimeWindow) != 1 {
-		errs.add(spec.At("timeWindow"), "SLO %s: timeWindow needs exactly one entry", name)
-	} else {
-		openSLOWindow(&base, &spec.TimeWindow[0], name, errs)
-	}
-	if len(page)+len(ticket) > 0 {
-		base.Alerts = SLOAlerts{Page: page, Ticket: ticket}
-	} else if len(spec.AlertPolicies) == 0 {
-		// An OpenSLO SLO without alert policies asked for no alerts.
-		base.Alerts = SLOAlerts{Disabled: true}
-	}
-	if len(spec.Objectives) == 0 {
-		errs.add(spec.Pos, "SLO %s: objectives: at least one is required", name)
-	}
-	var out []SLO
-	for i := range spec.Objectives {
-		o := &spec.Objectives[i]
-		s := base
-		s.ID = name
-		if len(spec.Objectives) > 1 {
-			s.ID = fmt.Sprintf("%s.%d", name, i+1)
-			if o.DisplayName != "" {
-				s.Name = base.Name + ": " + o.DisplayName
-			}
-		}
-		switch {
-		case o.Target != nil && o.TargetPercent != nil:
-			errs.add(o.Pos, "SLO %s: objective has target and targetPercent; write one", name)
-		case o.Target != nil:
-			s.Objective = *o.Target * 100
-			if *o.Target <= 0 || *o.Target >= 1 {
-				errs.add(o.At("target"), "SLO %s: objective target %v: want a fraction above 0 and below 1 (e.g. 0.999)", name, *o.Target)
-				continue
-			}
-		case o.TargetPercent != nil:
-			s.Objective = *o.TargetPercent
-		default:
-			errs.add(o.Pos, "SLO %s: objective needs target (0.999) or targetPercent (99.9)", name)
-			continue
-		}
-		s.keys = cloneKeys(base.keys)
-		s.keys["objective"] = o.Pos
-		if s.BudgetingMethod != Occurrences {
-			if o.TimeSliceWindow == "" {
-				errs.add(o.Pos, "SLO %s: %s objectives need timeSliceWindow", name, spec.BudgetingMethod)
-			} else if d, err := openSLODuration(o.TimeSliceWindow); err != nil {
-				errs.add(o.At("timeSliceWindow"), "SLO %s: timeSliceWindow: %v", name, err)
-			} else {
-				s.Timeslice = Duration(d)
-				s.keys["timeslice"] = o.At("timeSliceWindow")
-			}
-		}
-		if s.BudgetingMethod == Timeslices {
-			if o.TimeSliceTarget == nil {
-				errs.add(o.Pos, "SLO %s: Timeslices objectives need timeSliceTarget", name)
-			} else {
-				s.TimesliceTarget = *o.TimeSliceTarget * 100
-				s.keys["timeslice_target"] = o.At("timeSliceTarget")
-			}
-		} else if o.TimeSliceTarget != nil {
-			errs.add(o.At("timeSliceTarget"), "SLO %s: timeSliceTarget applies to Timeslices only", name)
-		}
-		ind := spec.Indicator
-		indPos := spec.At("indicator")
-		if o.Indicator != nil || o.IndicatorRef != "" {
-			ind, indPos = o.Indicator, o.Pos
-		}
-		ref := spec.IndicatorRef
-		if o.IndicatorRef != "" {
-			ref = o.IndicatorRef
-		}
-		var sli *OpenSLOSLISpec
-		switch {
-		case ind != nil && ref != "":
-			errs.add(indPos, "SLO %s: indicator and indicatorRef exclude each other", name)
-			continue
-		case ind != nil:
-			checkOpenSLOName(errs, "SLI", ind.Metadata, indPos)
-			checkOpenSLOSLI(errs, &ind.Spec, byKind)
-			sli = &ind.Spec
-		case ref != "":
-			d, ok := byKind["SLI"][ref]
-			if !ok {
-				errs.add(indPos, "SLO %s: indicatorRef %q names no SLI", name, ref)
-				continue
-			}
-			sli = d.Spec.(*OpenSLOSLISpec)
-		default:
-			errs.add(spec.Pos, "SLO %s: indicator or indicatorRef is required", name)
-			continue
-		}
-		if sli.ThresholdMetric != nil {
-			if o.Op == "" || o.Value == nil {
-				errs.add(o.Pos, "SLO %s: an objective on a thresholdMetric needs op and value", name)
-				continue
-			}
-			switch o.Op {
-			case "lt", "lte", "gt", "gte":
-			default:
-				errs.add(o.At("op"), "SLO %s: op %q: want lt, lte, gt or gte", name, o.Op)
-				continue
-			}
-		} else if o.Op != "" || o.Value != nil {
-			errs.add(o.At("op"), "SLO %s: op and value apply to a thresholdMetric only; this indicator is a ratioMetric", name)
-			continue
-		}
-		s.SLI = openSLOSource(sli, o, byKind, indPos)
-		out = append(out, s)
-	}
-	return out
-}
-
-func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
-
-func cloneKeys(m map[string]Pos) map[string]Pos {
-	out := make(map[string]Pos, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
-// openSLOSource picks how nines reads the indicator: a Prometheus metric source is queried;
-// any other source (Datadog, CloudWatch, "Any") is fed by pushing counts to the SLO.
-func openSLOSource(sli *OpenSLOSLISpec, o *OpenSLOObjective, byKind map[string]map[string]*OpenSLODocument, at Pos) SLI {
-	out := SLI{Node: Node{Pos: at}}
-	query := func(m *OpenSLOMetric) (q, url string, prom bool) {
-		if m == nil {
-			return "", "", false
-		}
-		ms := m.MetricSource
-		typ := ms.Type
-		var conn map[string]any
-		if ms.MetricSourceRef != "" {
-			if ds, ok := byKind["DataSource"][ms.MetricSourceRef]; ok {
-				d := ds.Spec.(*OpenSLODataSource)
-				if typ == "" {
-					typ = d.Type
-				}
-				conn = d.ConnectionDetails
-			}
-		}
-		if !strings.EqualFold(typ, "prometheus") {
-			return "", "", false
-		}
-		q, _ = ms.Spec["query"].(string)
-		url, _ = ms.Spec["url"].(string)
-		if url == "" {
-			url, _ = conn["url"].(string)
-		}
-		return q, url, q != "" && url != ""
-	}
-	if r := sli.RatioMetric; r != nil && r.Raw == nil {
-		total, url, ok := query(r.Total)
-		good, _, okGood := query(r.Good)
-		bad, _, okBad := query(r.Bad)
-		if ok && (okGood || okBad) {
-			out.Prometheus = &PrometheusSLI{Node: out.Node, URL: url, Good: good, Bad: bad, Total: total}
-			return out
-		}
-	}
-	if sli.ThresholdMetric != nil {
-		if q, url, ok := query(sli.ThresholdMetric); ok {
-			out.Prometheus = &PrometheusSLI{Node: out.Node, URL: url, Good: q, Op: o.Op, Threshold: *o.Value}
-			return out
-		}
-	}
-	out.Events = &PushedSLI{Node: out.Node, Source: "push"}
-	return out
-}
-
-func openSLOWindow(s *SLO, w *OpenSLOTimeWindow, name string, errs *Errors) {
-	unit := ""
-	if w.Duration != "" {
-		unit = w.Duration[len(w.Duration)-1:]
-	}
-	if w.IsRolling {
-		if w.Calendar != nil {
-			errs.add(w.At("calendar"), "SLO %s: a rolling timeWindow has no calendar", name)
-		}
-		// A rolling month, quarter or year is 30, 90 or 365 days, as Sloth and Pyrra count them.
-		if d, ok := map[string]time.Duration{"1M": 30 * 24 * time.Hour, "1Q": 90 * 24 * time.Hour, "1Y": 365 * 24 * time.Hour}[w.Duration]; ok {
-			s.Window = Duration(d)
-			return
-		}
-		d, err := openSLODuration(w.Duration)
-		if err != nil {
-			errs.add(w.At("duration"), "SLO %s: timeWindow duration: %v", name, err)
-			return
-		}
-		s.Window = Duration(d)
-		return
-	}
-	if w.Calendar == nil {
-		errs.add(w.Pos, "SLO %s: a timeWindow that is not rolling needs calendar: {startTime, timeZone}", name)
-		return
-	}
-	loc, err := time.LoadLocation(w.Calendar.TimeZone)
-	if err != nil || w.Calendar.TimeZone == "" {
-		errs.add(w.Calendar.At("timeZone"), "SLO %s: calendar timeZone %q: not an IANA time zone such as America/New_York", name, w.Calendar.TimeZone)
-		return
-	}
-	s.loc = loc
-	s.TimeZone = w.Calendar.TimeZone
-	start, err := time.ParseInLocation("2006-01-02 15:04:05", w.Calendar.StartTime, loc)
-	if err != nil {
-		errs.add(w.Calendar.At("startTime"), "SLO %s: calendar startTime %q: want 2006-01-02 15:04:05", name, w.Calendar.StartTime)
-		return
-	}
-	switch w.Duration {
-	case "1M":
-		s.Calendar = CalendarMonth
-	case "1Q":
-		s.Calendar = CalendarQuarter
-	case "1Y":
-		s.Calendar = CalendarYear
-	default:
-		d, err := openSLODuration(w.Duration)
-		if err != nil || (unit != "d" && unit != "w") {
-			errs.add(w.At("duration"), "SLO %s: calendar duration %q: want 1M, 1Q, 1Y or whole days or weeks (7d, 1w); note that 1m is one minute", name, w.Duration)
-			return
-		}
-		s.Calendar = CalendarFixed
-		s.Window = Duration(d)
-		s.CalendarAnchor = start
-	}
-}
-
-// openSLODuration reads an OpenSLO duration shorthand: a whole number and one of m, h, d, w
-// (M, Q and Y are calendar lengths and handled by the caller).
-func openSLODuration(s string) (time.Duration, error) {
-	if len(s) < 2 {
-		return 0, fmt.Errorf("%q: want a whole number and a unit: m, h, d, w (e.g. 28d)", s)
-	}
-	var n int64
-	for _, r := range s[:len(s)-1] {
-		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%q: want a whole number and a unit: m, h, d, w (e.g. 28d)", s)
-		}
-		n = n*10 + int64(r-'0')
-		if n > 1e6 {
-			return 0, fmt.Errorf("%q is too long", s)
-		}
-	}
-	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
-	if unit == 0 || n == 0 {
-		return 0, fmt.Errorf("%q: want a whole number above 0 and a unit: m, h, d, w (M, Q, Y are calendar windows)", s)
-	}
-	return time.Duration(n) * unit, nil
 }

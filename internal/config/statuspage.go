@@ -24,8 +24,12 @@ type StatusPage struct {
 	// Location is TimeZone loaded.
 	Location *time.Location `yaml:"-"`
 	// HistoryDays is how many days of uptime bars the page shows (default 90).
-	HistoryDays int                   `yaml:"history_days"`
-	Components  []StatusPageComponent `yaml:"components"`
+	HistoryDays int `yaml:"history_days"`
+	// FollowIncidents makes components follow every open incident of their service, public
+	// or not. By default they follow their monitors, incidents with a public update on the
+	// page, maintenance and overrides: an internal alert alone never turns the page red.
+	FollowIncidents bool                  `yaml:"follow_incidents"`
+	Components      []StatusPageComponent `yaml:"components"`
 }
 
 // StatusPageComponent is one line of a status page, backed by a service or a monitor.

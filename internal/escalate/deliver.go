@@ -6,19 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/notify"
+	"github.com/nines-dev/nines/internal/oncall"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
 
-// deliverNow sends a job right after the commit that queued it. On failure the job's timer is
-// brought forward to the first retry; on a crash the timer fires after directGrace.
+// deliverNow sends a job right after the commit that queued it. Should this process die, the
+// job's timer sends it after directGrace.
 //
 // inc is the incident as committed with the job: the job's key was made in that transaction,
 // so nothing can have been delivered under it yet and neither needs reading back.
@@ -29,20 +30,22 @@ func (e *Engine) deliverNow(j job, inc incident.Incident) {
 		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 		defer cancel()
 		if err := e.send(ctx, j, inc, 1); err != nil {
-			retry := timers.Backoff(1)
+			// A channel that fails holds the job (see hold); an error here is the database's,
+			// and the job's timer tries again in a second.
+			e.log.Error("deliver a page", "incident", j.Incident, "user", j.User, "method", j.Method, "key", j.key(), "err", err)
 			j.Tried = 1
 			payload, _ := json.Marshal(j)
 			if terr := e.db.Tx(ctx, func(tx *store.Tx) error {
-				return e.runner.Set(ctx, tx, kindNotify, j.timerKey(), e.clock.Now().Add(retry), string(payload))
+				return e.runner.Set(ctx, tx, kindNotify, j.timerKey(), e.clock.Now().Add(time.Second), string(payload))
 			}); terr != nil {
-				e.log.Error("reschedule failed notification", "key", j.key(), "err", terr)
+				e.log.Error("reschedule a page", "incident", j.Incident, "key", j.key(), "err", terr)
 			}
 		}
 	}()
 }
 
-// runNotify is the timer path: delayed notification rules, retries, and the fallback after a
-// crash. An error makes the runner retry with backoff.
+// runNotify is the timer path: delayed notification rules and the fallback after a crash. An
+// error makes the runner retry with backoff.
 func (e *Engine) runNotify(ctx context.Context, t timers.Timer) error {
 	var j job
 	if err := json.Unmarshal([]byte(t.Payload), &j); err != nil {
@@ -52,9 +55,7 @@ func (e *Engine) runNotify(ctx context.Context, t timers.Timer) error {
 	return e.deliver(ctx, j, j.Tried+t.Attempts+1)
 }
 
-// deliver sends one job unless it was delivered already, is no longer needed, must wait for
-// working hours, or is folded into a bundle by the rate limit. It records the outcome on the
-// timeline. A non-nil error means "try again".
+// deliver sends one job unless it was delivered already, is held, or is no longer needed.
 func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
 	inc, err := e.incidents.Get(ctx, j.Incident)
 	if errors.Is(err, incident.ErrNotFound) {
@@ -69,7 +70,7 @@ func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
 	var state string
 	err = e.db.QueryRow(ctx, `SELECT state FROM notify_deliveries WHERE key = ?`, j.key()).Scan(&state)
 	if err == nil {
-		return nil // delivered (or bundled, or given up) already: the idempotency key says so
+		return nil // delivered, held, or given up already: the idempotency key says so
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -77,57 +78,74 @@ func (e *Engine) deliver(ctx context.Context, j job, attempt int) error {
 	return e.send(ctx, j, inc, attempt)
 }
 
-// send delivers a job known to be needed and not yet delivered.
+// send delivers a job known to be needed and not yet delivered, or holds it: when the person's
+// working hours or the contact method's queue, rate limit or channel say it must wait. A
+// non-nil error is the database's and means "try again".
 func (e *Engine) send(ctx context.Context, j job, inc incident.Incident, attempt int) error {
 	cfg := e.cfg.Get()
-	u := cfg.User(j.User)
+	u := e.user(ctx, cfg, j.User)
 	method := contactMethod(u, j.Method)
 	if method == nil {
 		return nil // removed from the config since it was queued
 	}
 	now := e.clock.Now()
 	if urgency(cfg, inc) == "low" {
-		hours, loc := workingHours(cfg, inc.ServiceID, u)
-		if !hours.Contains(now, loc) {
-			return e.postpone(ctx, j, inc, hours.Next(now, loc), now)
+		hours := workingHours(cfg, inc.ServiceID, u)
+		if !hours.Contains(now) {
+			return e.postpone(ctx, j, inc, hours.Next(now), now)
 		}
 	}
-	limitKey := j.User + "/" + j.Method
-	if r := method.RateLimit; r != nil {
-		if ok, free := e.limiter.take(limitKey, r.Count, r.Per.D(), now); !ok {
-			return e.bundle(ctx, j, free, now)
-		}
-	}
-	ch := e.Channel(cfg, method.Type)
-	if ch == nil {
-		return e.record(ctx, j, "failed", EventFailed, now, map[string]any{"user": j.User, "method": j.Method, "type": method.Type,
-			"error": method.Type + " is not configured under notifications", "permanent": true})
-	}
-	msg, err := e.message(ctx, cfg, inc, j, now)
+	// Pages to one contact method leave in the order they were made: while any waits, this
+	// one waits behind it.
+	waiting, err := e.anyHeld(ctx, j.User, j.Method)
 	if err != nil {
 		return err
 	}
+	if waiting {
+		return e.hold(ctx, j, now, "earlier pages to this contact method are waiting; this one follows them", time.Time{})
+	}
+	ch := e.Channel(cfg, method.Type)
+	if ch == nil {
+		return e.record(ctx, j, notify.DeliveryFailed, EventFailed, now, map[string]any{"user": j.User, "method": j.Method, "type": method.Type,
+			"error": method.Type + " is not configured under notifications", "permanent": true})
+	}
+	lkey, limits := j.User+"/"+j.Method, rateLimits(method)
+	if ok, free := e.limiter.take(lkey, limits, now); !ok {
+		return e.hold(ctx, j, now, "rate limit of the contact method: "+describeLimits(limits), free)
+	}
+	msg, err := e.message(ctx, cfg, inc, j, now)
+	if err == nil {
+		msg.Details, err = e.details(ctx, cfg, inc)
+	}
+	if err != nil {
+		e.limiter.release(lkey, now)
+		return err
+	}
 	if st, ok := e.stopped.get(j.Incident); ok && (st == incident.Resolved || j.Step >= 0) {
+		e.limiter.release(lkey, now)
 		return nil // acknowledged or resolved since the snapshot this delivery started from
 	}
 	sendErr := ch.Notify(ctx, *method, msg)
+	e.crashPoint()
 	done := e.clock.Now()
 	data := map[string]any{"user": j.User, "method": j.Method, "type": method.Type, "step": j.Step + 1, "round": j.Round + 1, "key": j.key(), "attempt": attempt}
-	switch {
-	case sendErr == nil:
-		return e.record(ctx, j, deliverySentState, EventSent, done, data)
-	case notify.IsPermanent(sendErr):
+	if sendErr == nil {
+		return e.record(ctx, j, notify.DeliverySent, EventSent, done, data)
+	}
+	e.limiter.release(lkey, now) // only messages that arrive count against the limit
+	if notify.IsPermanent(sendErr) {
 		data["error"], data["permanent"] = sendErr.Error(), true
-		return e.record(ctx, j, "failed", EventFailed, done, data)
+		return e.record(ctx, j, notify.DeliveryFailed, EventFailed, done, data)
 	}
-	data["error"] = sendErr.Error()
-	data["retry_in"] = timers.Backoff(attempt).String()
-	if err := e.db.Tx(ctx, func(tx *store.Tx) error {
-		return e.incidents.Append(ctx, tx, j.Incident, EventFailed, done, engineActor, data)
-	}); err != nil {
-		e.log.Error("record failed notification", "key", j.key(), "err", err)
+	return e.holdFailed(ctx, j, method, sendErr, attempt, done)
+}
+
+// crashPoint plays, in tests, the process dying right after a channel accepted a message: the
+// goroutine stops there, so nothing after it runs (no outcome recorded, no timer released).
+func (e *Engine) crashPoint() {
+	if e.crashAfterSend.Load() > 0 && e.crashAfterSend.Add(-1) >= 0 {
+		runtime.Goexit()
 	}
-	return sendErr
 }
 
 // record writes the outcome of a job, its timeline event, and drops its timer. The delivery row
@@ -209,118 +227,25 @@ func (e *Engine) writeOutcome(ctx context.Context, tx *store.Tx, o *outcome) err
 }
 
 // postpone moves a low-urgency notification to the start of the next working hours.
+// The incident is read again first: one whose urgency rose since the snapshot the delivery
+// started from is paged now, through the job's timer, instead.
 func (e *Engine) postpone(ctx context.Context, j job, inc incident.Incident, until, now time.Time) error {
-	payload, _ := json.Marshal(j)
 	return e.db.Tx(ctx, func(tx *store.Tx) error {
+		cur, err := e.incidents.GetTx(ctx, tx, j.Incident)
+		if err != nil {
+			return err
+		}
+		if urgency(nil, cur) != "low" {
+			payload, _ := json.Marshal(j)
+			return e.runner.Set(ctx, tx, kindNotify, j.timerKey(), now, string(payload))
+		}
+		j.Deferred = true
+		payload, _ := json.Marshal(j)
 		if err := e.runner.Set(ctx, tx, kindNotify, j.timerKey(), until, string(payload)); err != nil {
 			return err
 		}
 		return e.incidents.Append(ctx, tx, j.Incident, EventDeferred, now, engineActor, map[string]any{
 			"user": j.User, "method": j.Method, "until": until.UTC(), "reason": "low urgency; outside working hours"})
-	})
-}
-
-// bundle parks a job over its contact method's rate limit; one message sends every parked job
-// when the limit frees up.
-func (e *Engine) bundle(ctx context.Context, j job, free, now time.Time) error {
-	return e.db.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO notify_bundles (user_id, method, incident_id, key, step, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`, j.User, j.Method, j.Incident, j.key(), j.Step, now.UnixMilli()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO notify_deliveries (key, incident_id, round, user_id, method, state, at)
-			VALUES (?, ?, ?, ?, ?, 'bundled', ?) ON CONFLICT (key) DO NOTHING`, j.key(), j.Incident, j.Round, j.User, j.Method, now.UnixMilli()); err != nil {
-			return err
-		}
-		if err := e.runner.Cancel(ctx, tx, kindNotify, j.timerKey()); err != nil {
-			return err
-		}
-		b, _ := json.Marshal(map[string]string{"user": j.User, "method": j.Method})
-		if err := e.runner.Set(ctx, tx, kindBundle, j.User+"/"+j.Method, free, string(b)); err != nil {
-			return err
-		}
-		return e.incidents.Append(ctx, tx, j.Incident, EventBundled, now, engineActor, map[string]any{
-			"user": j.User, "method": j.Method, "send_at": free.UTC(), "reason": "rate limit of the contact method"})
-	})
-}
-
-// runBundle sends one message for every parked job of a contact method.
-func (e *Engine) runBundle(ctx context.Context, t timers.Timer) error {
-	var p struct{ User, Method string }
-	if err := json.Unmarshal([]byte(t.Payload), &p); err != nil {
-		return nil
-	}
-	cfg := e.cfg.Get()
-	method := contactMethod(cfg.User(p.User), p.Method)
-	rows, err := e.db.Query(ctx, `SELECT incident_id, key, step FROM notify_bundles WHERE user_id = ? AND method = ? ORDER BY id`, p.User, p.Method)
-	if err != nil {
-		return err
-	}
-	type parked struct {
-		inc  int64
-		key  string
-		step int
-	}
-	var all []parked
-	for rows.Next() {
-		var x parked
-		if err := rows.Scan(&x.inc, &x.key, &x.step); err != nil {
-			rows.Close()
-			return err
-		}
-		all = append(all, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	now := e.clock.Now()
-	var msgs []notify.Message
-	var sent []parked
-	for _, x := range all {
-		inc, err := e.incidents.Get(ctx, x.inc)
-		if err != nil || inc.State != incident.Triggered {
-			continue
-		}
-		m, err := e.message(ctx, cfg, inc, job{Incident: x.inc, Step: x.step, User: p.User, Method: p.Method}, now)
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, m)
-		sent = append(sent, x)
-	}
-	if len(msgs) > 0 && method != nil {
-		ch := e.Channel(cfg, method.Type)
-		if ch == nil {
-			return nil
-		}
-		m := msgs[0]
-		m.Key = fmt.Sprintf("bundle-%s-%s-%d", p.User, p.Method, t.ID)
-		m.Bundle = msgs[1:]
-		if method.RateLimit != nil {
-			e.limiter.take(p.User+"/"+p.Method, 1<<30, method.RateLimit.Per.D(), now)
-		}
-		if err := ch.Notify(ctx, *method, m); err != nil && !notify.IsPermanent(err) {
-			return err
-		}
-	}
-	done := e.clock.Now()
-	return e.db.Tx(ctx, func(tx *store.Tx) error {
-		for _, x := range all {
-			if _, err := tx.Exec(ctx, `DELETE FROM notify_bundles WHERE key = ?`, x.key); err != nil {
-				return err
-			}
-		}
-		for _, x := range sent {
-			if _, err := tx.Exec(ctx, `UPDATE notify_deliveries SET state = 'sent', at = ? WHERE key = ?`, done.UnixMilli(), x.key); err != nil {
-				return err
-			}
-			if err := e.incidents.Append(ctx, tx, x.inc, EventSent, done, engineActor, map[string]any{
-				"user": p.User, "method": p.Method, "key": x.key, "bundled_with": len(sent) - 1}); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 }
 
@@ -338,26 +263,17 @@ func contactMethod(u *config.User, id string) *config.ContactMethod {
 
 // workingHours are the service's support hours if it has them, else the user's working hours
 // (weekdays 09:00-18:00 by default), read in the user's time zone unless they name their own.
-func workingHours(cfg *config.Config, serviceID string, u *config.User) (*config.WorkingHours, *time.Location) {
+func workingHours(cfg *config.Config, serviceID string, u *config.User) oncall.Hours {
 	if svc := cfg.Service(serviceID); svc != nil && svc.SupportHours != nil {
-		return svc.SupportHours, u.Location()
+		return oncall.HoursOf(svc.SupportHours, u.Location())
 	}
-	if u.WorkingHours != nil {
-		return u.WorkingHours, u.Location()
-	}
-	return config.DefaultWorkingHours(), u.Location()
+	return oncall.UserHours(u)
 }
 
-// message composes the page with signed acknowledge and resolve links.
+// message composes the page with signed acknowledge and resolve links; the alert's details
+// are added by the caller for a page that goes alone (a bundle names its incidents briefly).
 func (e *Engine) message(ctx context.Context, cfg *config.Config, inc incident.Incident, j job, now time.Time) (notify.Message, error) {
-	base := strings.TrimRight(cfg.Server.BaseURL, "/")
-	if base == "" {
-		base = e.BaseURL
-	}
-	exp := now.Add(cfg.Notifications.LinkTTL.D())
-	if cfg.Notifications.LinkTTL == 0 {
-		exp = now.Add(24 * time.Hour)
-	}
+	base, exp := e.linkBase(cfg), linkExpiry(cfg, now)
 	ack, err := e.links.sign(ctx, Link{Incident: inc.ID, User: j.User, Action: ActionAcknowledge, Expires: exp})
 	if err != nil {
 		return notify.Message{}, err
@@ -370,33 +286,61 @@ func (e *Engine) message(ctx context.Context, cfg *config.Config, inc incident.I
 	if svc := cfg.Service(inc.ServiceID); svc != nil {
 		svcName = svc.Name
 	}
-	return notify.Message{Key: j.key(), IncidentID: inc.ID, Title: inc.Title, Service: svcName, Severity: inc.Severity,
+	install, err := e.db.InstallID(ctx)
+	if err != nil {
+		return notify.Message{}, err
+	}
+	thread := notify.IncidentRef(install, inc.ID, inc.CreatedAt)
+	return notify.Message{Key: j.deliveryKey(thread), Thread: thread, IncidentID: inc.ID, Title: inc.Title, Service: svcName, Severity: inc.Severity,
+		SEV: inc.SEV, SEVName: sevName(cfg, inc.SEV),
 		Urgency: urgency(cfg, inc), Step: j.Step + 1, At: now, URL: fmt.Sprintf("%s/incidents/%d", base, inc.ID),
 		AckURL: base + "/a/" + ack, ResolveURL: base + "/a/" + res}, nil
 }
 
-// limiter counts messages per contact method over a sliding window. It is per process: on
-// several nodes each enforces the limit for the deliveries it makes.
-type limiter struct {
-	mu   sync.Mutex
-	sent map[string][]time.Time
+// linkBase is where the links of a page point.
+func (e *Engine) linkBase(cfg *config.Config) string {
+	if base := strings.TrimRight(cfg.Server.BaseURL, "/"); base != "" {
+		return base
+	}
+	return strings.TrimRight(e.baseURL, "/")
 }
 
-// take reports whether one more message fits; if not, it returns when a slot frees up.
-func (l *limiter) take(key string, count int, per time.Duration, now time.Time) (bool, time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.sent[key]
-	keep := ts[:0]
-	for _, t := range ts {
-		if now.Sub(t) < per {
-			keep = append(keep, t)
+// linkExpiry is when the links of a page sent now stop working (notifications.link_ttl).
+func linkExpiry(cfg *config.Config, now time.Time) time.Time {
+	if ttl := cfg.Notifications.LinkTTL.D(); ttl > 0 {
+		return now.Add(ttl)
+	}
+	return now.Add(24 * time.Hour)
+}
+
+var _ oncall.Pages = (*Engine)(nil)
+
+// Sent lists the pages delivered in [from, to), oldest first: one a job; the jobs a bundle
+// carried share its message key.
+func (e *Engine) Sent(ctx context.Context, from, to time.Time) ([]oncall.Page, error) {
+	rows, err := e.db.Query(ctx, `SELECT incident_id, user_id, at, message FROM notify_deliveries WHERE state = ? AND at >= ? AND at < ? ORDER BY at`,
+		notify.DeliverySent, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []oncall.Page
+	for rows.Next() {
+		var p oncall.Page
+		var at int64
+		if err := rows.Scan(&p.IncidentID, &p.UserID, &at, &p.Message); err != nil {
+			return nil, err
 		}
+		p.At = time.UnixMilli(at)
+		out = append(out, p)
 	}
-	if len(keep) >= count {
-		l.sent[key] = keep
-		return false, keep[0].Add(per)
+	return out, rows.Err()
+}
+
+// sevName is the name of a SEV level, as the pages say it ("Major"); none without a level.
+func sevName(cfg *config.Config, level string) string {
+	if level == "" {
+		return ""
 	}
-	l.sent[key] = append(keep, now)
-	return true, now
+	return cfg.Incidents.SEVName(level)
 }

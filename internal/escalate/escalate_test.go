@@ -58,9 +58,10 @@ func newHarness(t *testing.T, db *store.DB, cfg *config.Config, at time.Time) *h
 	clk := clock.NewFake(at)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	live := config.NewLive(cfg)
-	incs := incident.New(db, clk)
+	rules := &incident.Rules{}
+	incs := incident.New(db, clk, rules)
 	runner := timers.NewRunner(db, clk, log)
-	e := New(db, live, incs, oncall.New(db, live, clk), runner, clk, log)
+	e := New(db, live, incs, oncall.New(db, live, clk), runner, clk, log, Options{Rules: rules})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { runner.Run(ctx); close(done) }()
@@ -297,11 +298,13 @@ type flaky struct {
 	mu    sync.Mutex
 	fails int
 	got   []notify.Message
+	keys  []string // of every attempt, failed ones included
 }
 
 func (f *flaky) Notify(ctx context.Context, to config.ContactMethod, m notify.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.keys = append(f.keys, m.Key)
 	if f.fails > 0 {
 		f.fails--
 		return fmt.Errorf("receiver down")
@@ -389,18 +392,28 @@ func TestRetriesUseTheSameIdempotencyKey(t *testing.T) {
 		for i := 0; i < 6; i++ {
 			h.advance(8 * time.Second)
 		}
+		install, err := db.InstallID(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("inc%d.%d.%s:r0:s0:alice:email", inc.ID, inc.CreatedAt.UnixMilli(), install)
 		got := rec.messages()
-		if len(got) != 1 || got[0].Key != fmt.Sprintf("inc%d:r0:s0:alice:email", inc.ID) {
-			t.Fatalf("messages %+v", got)
+		if len(got) != 1 || got[0].Key != want {
+			t.Fatalf("messages %+v; want one with key %s", got, want)
 		}
-		failed := h.events(inc.ID, EventFailed)
-		if len(failed) != 3 {
-			t.Fatalf("%d failures on the timeline, want 3", len(failed))
-		}
-		for i, f := range failed {
-			if f["attempt"] != float64(i+1) {
-				t.Errorf("failure %d is recorded as attempt %v", i+1, f["attempt"])
+		rec.mu.Lock()
+		for i, k := range rec.keys {
+			if k != want {
+				t.Errorf("attempt %d carried key %s; want every attempt to carry %s", i+1, k, want)
 			}
+		}
+		rec.mu.Unlock()
+		failed := h.events(inc.ID, EventFailed)
+		if len(failed) != 2 {
+			t.Fatalf("%d failure rows on the timeline, want 2 (the first, and one counting the repeats)", len(failed))
+		}
+		if failed[0]["attempt"] != float64(1) || failed[1]["attempt"] != float64(3) || failed[1]["count"] != float64(2) {
+			t.Errorf("failures recorded as %v", failed)
 		}
 		if sent := h.events(inc.ID, EventSent); len(sent) != 1 || sent[0]["attempt"] != float64(4) {
 			t.Errorf("sent = %v, want one, on attempt 4", sent)
@@ -443,7 +456,9 @@ func TestManualEscalationAndReassignment(t *testing.T) {
 
 func TestLinks(t *testing.T) {
 	db := storetest.SQLite(t, schemas)
-	h := newHarness(t, db, referenceConfig(t, 1, ""), start)
+	// A link acts for a user of the config in force; this one has dots in its id, which the
+	// link's payload must carry whole.
+	h := newHarness(t, db, referenceConfig(t, 1, "users: [{id: alice.b, contact_methods: [{type: email, address: ab@example.com}]}]\n"), start)
 	h.engine.Channel = func(*config.Config, string) notify.Notifier { return &flaky{} }
 	inc := h.open("linked")
 	ctx := context.Background()
@@ -498,6 +513,13 @@ func TestCrashAfterCommitLosesNoPage(t *testing.T) {
 		}
 		h.advance(directGrace)
 		storetest.Eventually(t, 5*time.Second, "the page from the timer", func() bool { return len(rec.messages()) == 1 })
+		// Recorded and its timer gone before the clock jumps past the timer's lease, as they are
+		// long before in real time.
+		storetest.Eventually(t, 5*time.Second, "the page recorded", func() bool { return len(h.events(inc.ID, EventSent)) == 1 })
+		storetest.Eventually(t, 5*time.Second, "the page's timer done", func() bool {
+			pend, err := h.runner.Pending(context.Background(), kindNotify)
+			return err == nil && len(pend) == 0
+		})
 		h.advance(5 * time.Minute)
 		if got := rec.messages(); len(got) != 1 || got[0].IncidentID != inc.ID {
 			t.Fatalf("pages %+v, want exactly one", got)
@@ -509,13 +531,15 @@ func FuzzVerifyLink(f *testing.F) {
 	db := storetest.SQLite(f, schemas)
 	l := &links{db: db}
 	good, _ := l.sign(context.Background(), Link{Incident: 7, User: "alice", Action: ActionAcknowledge, Expires: start.Add(time.Hour)})
+	all, _ := l.sign(context.Background(), Link{Bundle: 3, User: "alice", Action: ActionAcknowledgeAll, Expires: start.Add(time.Hour)})
 	f.Add(good)
+	f.Add(all)
 	f.Add("")
 	f.Add(".")
 	f.Add("YWNrLjcuMTc3NDg1NTgwMC5hbGljZQ.xxxx")
 	f.Fuzz(func(t *testing.T, token string) {
 		lk, err := l.verify(context.Background(), token, start)
-		if err == nil && token != good {
+		if err == nil && token != good && token != all {
 			t.Fatalf("a forged token %q was accepted as %+v", token, lk)
 		}
 	})
@@ -542,18 +566,19 @@ func TestLoadReportCountsOffHoursWork(t *testing.T) {
 	}
 	handle(10*time.Minute, 5*time.Hour) // acknowledged 03:10, resolved 08:10 Paris
 	h.clock.Set(time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC))
-	handle(5*time.Minute, time.Hour) // Wednesday noon in Paris
-	rep, err := h.engine.LoadReport(ctx, time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC))
+	handle(5*time.Minute, time.Hour)                         // Wednesday noon in Paris
+	h.clock.Set(time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)) // the period is over
+	rep, err := h.engine.oncall.LoadReport(ctx, h.engine, h.incidents, nil, time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var alice *Load
+	var alice *oncall.Load
 	for i := range rep.Users {
 		if rep.Users[i].UserID == "alice" {
 			alice = &rep.Users[i]
 		}
 	}
-	want := Load{UserID: "alice", Name: "Alice", OnCallHours: 65, Pages: 2, OffHoursPages: 1, Incidents: 2, WorkHours: 6, OffHoursWork: 5, DaysOwed: 1}
+	want := oncall.Load{UserID: "alice", Name: "Alice", OnCallHours: 65, Pages: 2, OffHoursPages: 1, Incidents: 2, WorkHours: 6, OffHoursWork: 5, DaysOwed: 1}
 	if alice == nil || *alice != want {
 		t.Fatalf("alice's load = %+v\nwant %+v", alice, want)
 	}
@@ -624,4 +649,91 @@ func TestOnCallForNamesThePolicysPeopleInOrder(t *testing.T) {
 	if got, _ := h.engine.OnCallFor(context.Background(), "nope", start); len(got) != 0 {
 		t.Fatalf("a service without a policy has %v on call", got)
 	}
+}
+
+func TestStepsThatReachNobodyAreSkipped(t *testing.T) {
+	extra := `---
+users:
+  - {id: dave}
+  - id: erin
+    contact_methods: [{type: email, address: erin@example.com}]
+    notification_rules: [{contact_method: email, urgency: high}]
+fallback: [bob]
+schedules:
+  - id: nights
+    time_zone: UTC
+    layers: [{name: n, rotation: {length: 1w, handoff: "2026-01-05T00:00"}, users: [carol], restrictions: [{start: "22:00", end: "06:00"}]}]
+escalation_policies:
+  - id: partial
+    repeat: 1
+    steps: [{escalate_after: 10m, targets: [{schedule: ops}]}, {escalate_after: 10m, targets: [{user: dave}]}]
+  - id: dark
+    repeat: 1
+    steps: [{escalate_after: 10m, targets: [{schedule: nights}]}, {escalate_after: 5m, targets: [{user: erin}]}]
+services:
+  - {id: partial, escalation_policy: partial}
+  - {id: dark, escalation_policy: dark}
+`
+	paged := func(rec *flaky) []string {
+		var out []string
+		for _, m := range rec.messages() {
+			out = append(out, fmt.Sprintf("#%d step %d", m.IncidentID, m.Step))
+		}
+		return out
+	}
+	t.Run("a round that reached someone goes on to the next round at once", func(t *testing.T) {
+		h := newHarness(t, storetest.SQLite(t, schemas), referenceConfig(t, 1, extra), start)
+		rec := &flaky{}
+		h.engine.Channel = func(*config.Config, string) notify.Notifier { return rec }
+		inc := h.openWith("half dark", "partial", "critical", "high")
+		h.settle()
+		h.advance(10 * time.Minute) // step 2 reaches nobody: round 2's step 1 pages alice again now
+		if got := paged(rec); len(got) != 2 {
+			t.Fatalf("pages %v, want alice twice: at once, then at once again when dave could not be reached", got)
+		}
+		h.advance(10 * time.Minute) // round 2's step 2 reaches nobody; the policy has run out
+		if got := paged(rec); len(got) != 2 {
+			t.Fatalf("pages %v after the policy ran out", got)
+		}
+		got, _ := h.incidents.Get(context.Background(), inc.ID)
+		if got.ReachedNobodyAt != nil || len(h.events(inc.ID, EventNobody)) != 0 {
+			t.Fatalf("every round reached alice, yet the incident says nobody was reached")
+		}
+		if n := len(h.events(inc.ID, EventSkipped)); n != 2 {
+			t.Fatalf("%d steps skipped, want 2", n)
+		}
+	})
+	t.Run("a round that reached nobody pages the top-level fallback, again each round", func(t *testing.T) {
+		h := newHarness(t, storetest.SQLite(t, schemas), referenceConfig(t, 1, extra), start)
+		rec := &flaky{}
+		h.engine.Channel = func(*config.Config, string) notify.Notifier { return rec }
+		inc := h.openWith("dark", "dark", "warning", "low") // erin takes high-urgency pages only
+		h.settle()
+		nobody := h.events(inc.ID, EventNobody)
+		if len(nobody) != 1 || fmt.Sprint(nobody[0]["fallback"]) != "[bob]" ||
+			nobody[0]["reason"] != "no step reached anyone (step 1: schedule nights has nobody on call at 2026-03-30T07:30:00Z; step 2: user erin has no contact method for low urgency)" {
+			t.Fatalf("escalation.nobody = %v", nobody)
+		}
+		if got := paged(rec); fmt.Sprint(got) != fmt.Sprintf("[#%d step 3]", inc.ID) {
+			t.Fatalf("pages %v, want bob paged as the step after the last", got)
+		}
+		h.advance(5 * time.Minute) // the last step's escalate_after: round 2, nobody again
+		if n := len(h.events(inc.ID, EventNobody)); n != 2 || len(rec.messages()) != 2 {
+			t.Fatalf("round 2: %d escalation.nobody, %d pages; want the fallback paged again", n, len(rec.messages()))
+		}
+		h.advance(time.Hour)
+		if n := len(rec.messages()); n != 2 {
+			t.Fatalf("%d pages after the policy ran out", n)
+		}
+	})
+	t.Run("a fallback nobody can reach is said so", func(t *testing.T) {
+		h := newHarness(t, storetest.SQLite(t, schemas), referenceConfig(t, 1, extra), start)
+		h.engine.Channel = func(*config.Config, string) notify.Notifier { return nil } // no channel is set up
+		inc := h.openWith("dark", "dark", "critical", "high")
+		h.settle()
+		nobody := h.events(inc.ID, EventNobody)
+		if len(nobody) != 1 || nobody[0]["fallback_problem"] != "the fallback reaches nobody either: user bob has no contact method whose channel is set up under notifications" {
+			t.Fatalf("escalation.nobody = %v", nobody)
+		}
+	})
 }

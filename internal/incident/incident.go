@@ -7,15 +7,17 @@ package incident
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/invalid"
+	severities "github.com/nines-dev/nines/internal/severity"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -31,28 +33,16 @@ const (
 // Valid reports whether s names a state.
 func (s State) Valid() bool { return s == Triggered || s == Acknowledged || s == Resolved }
 
-// Severities, highest first, as the PagerDuty Events API names them.
+// Severities, highest first, as the PagerDuty Events API names them (see package severity).
 const (
-	Critical = "critical"
-	Error    = "error"
-	Warning  = "warning"
-	Info     = "info"
+	Critical = severities.Critical
+	Error    = severities.Error
+	Warning  = severities.Warning
+	Info     = severities.Info
 )
 
-// SeverityRank orders severities: critical is 4, info is 1, anything else 0.
-func SeverityRank(s string) int {
-	switch s {
-	case Critical:
-		return 4
-	case Error:
-		return 3
-	case Warning:
-		return 2
-	case Info:
-		return 1
-	}
-	return 0
-}
+// severityRank is severities.Rank of an incident's severity, in SQL.
+var severityRank = severities.RankSQL("severity")
 
 // Incident is one problem being handled.
 type Incident struct {
@@ -75,6 +65,9 @@ type Incident struct {
 	Roles map[string]string `json:"roles,omitempty"`
 	// DeclaredBy is who opened the incident by hand; empty when alerts opened it.
 	DeclaredBy string `json:"declared_by,omitempty"`
+	// ReachedNobodyAt is when a whole round of the escalation policy last reached nobody (the
+	// fallback was paged then); nil while every round reached someone.
+	ReachedNobodyAt *time.Time `json:"reached_nobody_at,omitempty"`
 }
 
 // Event is one entry of a timeline.
@@ -91,10 +84,12 @@ type Event struct {
 // Timeline event types written by this package. Other packages add their own
 // (alert.triggered, notification.sent, status.update, ...).
 const (
-	EventTriggered    = "incident.triggered"
-	EventAcknowledged = "incident.acknowledged"
-	EventResolved     = "incident.resolved"
-	EventNote         = "note"
+	EventTriggered      = "incident.triggered"
+	EventAcknowledged   = "incident.acknowledged"
+	EventResolved       = "incident.resolved"
+	EventNote           = "note"
+	EventUrgencyChanged = "incident.urgency_changed"
+	EventRetriggered    = "incident.retriggered"
 )
 
 // Actor is who did something and through what.
@@ -108,6 +103,27 @@ type Change struct {
 	Incident Incident
 	From     State // "" when the incident was just opened
 	Actor    Actor
+	// Inhibited is set on the opening of an incident whose alerts are all inhibited (an inhibit
+	// rule holds them while another alert is open): nobody is to be paged for it yet.
+	Inhibited bool
+	// Uninhibited is set when such an incident, still triggered, gets an alert that is not
+	// inhibited (its source resolved, or a new alert joined): paging may start now. The
+	// incident's UpdatedAt is that moment.
+	Uninhibited bool
+	// UrgencyFrom is set when an alert raised a triggered incident's severity and with it its
+	// urgency (From is then the incident's state, which did not change): the urgency it had.
+	// Pages held back for that urgency are to follow the new one now.
+	UrgencyFrom string
+	// Origin is what opened the incident (set on its opening only).
+	Origin Origin
+}
+
+// Origin is the signal that opened an incident: the integration and the alert's dedup key and
+// labels. An incident declared by hand has none.
+type Origin struct {
+	Integration string // events_v2, alertmanager, monitor, slo, drill, ...
+	DedupKey    string
+	Labels      map[string]string
 }
 
 // Hook reacts to a change inside its transaction (scheduling escalation, resolving alerts).
@@ -120,16 +136,75 @@ type Service struct {
 	clock       clock.Clock
 	hooks       []Hook
 	appendHooks []AppendHook
-	// SEVFor maps an alert severity to the SEV level a new incident starts at; nil uses
-	// DefaultSEV. Set once, at start-up.
-	SEVFor func(alertSeverity string) string
+	readHooks   []ReadHook
+	rules       *Rules
 }
 
-// New returns the incident service.
-func New(db *store.DB, c clock.Clock) *Service { return &Service{db: db, clock: c} }
+// Rules are what the incident service asks other domains as incidents open and change. They
+// are made before the incident service and the domains that decide them, and handed to both:
+// escalation decides urgency and drills the title, and both need the incident service, so each
+// sets its rule in its own constructor. A rule left nil has the default its field says; Check
+// says which are unset, so nines refuses to start without one rather than page wrongly.
+type Rules struct {
+	// SEVFor maps an alert severity to the SEV level a new incident starts at (the config's
+	// incidents.sev_for); nil uses DefaultSEV.
+	SEVFor func(alertSeverity string) string
+	// UrgencyFor is the urgency an incident of a service is paged with at a severity, given
+	// the urgency its signal asked for (empty: the service's own). It decides a new incident's
+	// urgency and moves it when an alert raises the severity. Escalation sets it; nil keeps the
+	// urgency asked for, or high.
+	UrgencyFor func(serviceID, severity, asked string) string
+	// Retitle may rewrite the title of an incident about to open, inside its transaction (a
+	// chaos drill under way on the service marks the incident its fault opened "[DRILL]", so
+	// the incident and every page of it say so). Drills set it; nil keeps titles as written.
+	Retitle func(ctx context.Context, tx *store.Tx, p OpenParams) (string, error)
+	// OnCallFor names whom escalation would page first for a service at an instant, in order:
+	// an incident declared without a commander is commanded by the first (Declare).
+	// Escalation sets it; nil leaves such an incident without a commander.
+	OnCallFor func(ctx context.Context, serviceID string, at time.Time) ([]string, error)
+}
+
+// Check returns an error naming every rule left unset.
+func (r *Rules) Check() error {
+	var unset []string
+	for _, f := range []struct {
+		set        bool
+		name, whom string
+	}{
+		{r.SEVFor != nil, "SEVFor", "the config's incidents.sev_for"},
+		{r.UrgencyFor != nil, "UrgencyFor", "escalation"},
+		{r.Retitle != nil, "Retitle", "drills"},
+		{r.OnCallFor != nil, "OnCallFor", "escalation"},
+	} {
+		if !f.set {
+			unset = append(unset, f.name+" (from "+f.whom+")")
+		}
+	}
+	if len(unset) > 0 {
+		return fmt.Errorf("incident rules unset: %s", strings.Join(unset, ", "))
+	}
+	return nil
+}
+
+// New returns the incident service, asking rules as incidents open and change; nil rules
+// keep every default (a service nobody pages from, in tests of one domain).
+func New(db *store.DB, c clock.Clock, rules *Rules) *Service {
+	if rules == nil {
+		rules = &Rules{}
+	}
+	return &Service{db: db, clock: c, rules: rules}
+}
 
 // OnChange registers a hook run on every state change. Wiring happens once, at start-up.
 func (s *Service) OnChange(h Hook) { s.hooks = append(s.hooks, h) }
+
+// ReadHook completes the events of an incident's timeline as they are read: an entry that
+// counts something going on (a burst of repeats) whose latest figures live with the thing
+// counted. It may replace the Data of events.
+type ReadHook func(ctx context.Context, incidentID int64, events []Event) error
+
+// OnRead registers a hook run on every timeline read. Wiring happens once, at start-up.
+func (s *Service) OnRead(h ReadHook) { s.readHooks = append(s.readHooks, h) }
 
 // Now is the service's clock reading, truncated to what storage keeps.
 func (s *Service) Now() time.Time { return s.clock.Now().Truncate(time.Millisecond) }
@@ -152,19 +227,33 @@ func (e *ErrState) Error() string {
 type OpenParams struct {
 	ServiceID string
 	Severity  string
-	Urgency   string
-	Title     string
-	At        time.Time
-	Actor     Actor
-	Data      any // recorded on the incident.triggered event
+	// Urgency is what the signal asked for; empty means the service's (see Rules.UrgencyFor).
+	Urgency string
+	Title   string
+	At      time.Time
+	Actor   Actor
+	Data    any // recorded on the incident.triggered event
 	// SEV, when set, is chosen by hand instead of derived from Severity.
 	SEV string
+	// Inhibited opens the incident for an alert an inhibit rule holds: the hooks hear that
+	// nobody is to be paged until Uninhibit.
+	Inhibited bool
+	// Alerts is the alert count the incident opens with: 1 when opened by an alert, which then
+	// needs no AlertAdded.
+	Alerts int
+	// Origin is the alert that opens it, when an alert does.
+	Origin Origin
 }
 
 // Open creates a triggered incident inside tx.
 func (s *Service) Open(ctx context.Context, tx *store.Tx, p OpenParams) (Incident, error) {
-	if p.Urgency == "" {
-		p.Urgency = "high"
+	p.Urgency = s.urgencyFor(p.ServiceID, p.Severity, p.Urgency)
+	if s.rules.Retitle != nil {
+		title, err := s.rules.Retitle(ctx, tx, p)
+		if err != nil {
+			return Incident{}, err
+		}
+		p.Title = title
 	}
 	at := ms(p.At)
 	sev, manual := p.SEV, 1
@@ -172,59 +261,168 @@ func (s *Service) Open(ctx context.Context, tx *store.Tx, p OpenParams) (Inciden
 		sev, manual = s.sevFor(p.Severity), 0
 	}
 	id, err := tx.InsertID(ctx, `INSERT INTO incidents (service_id, state, severity, urgency, title, alert_count, created_at, updated_at, sev, sev_manual)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), at, at, sev, manual)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ServiceID, Triggered, p.Severity, p.Urgency, truncate(p.Title, 1024), p.Alerts, at, at, sev, manual)
 	if err != nil {
 		return Incident{}, fmt.Errorf("open incident: %w", err)
 	}
-	inc := Incident{ID: id, ServiceID: p.ServiceID, State: Triggered, Severity: p.Severity, Urgency: p.Urgency,
+	inc := Incident{ID: id, ServiceID: p.ServiceID, State: Triggered, Severity: p.Severity, Urgency: p.Urgency, AlertCount: p.Alerts,
 		Title: truncate(p.Title, 1024), CreatedAt: fromMS(at), UpdatedAt: fromMS(at), SEV: sev}
 	if err := s.Append(ctx, tx, id, EventTriggered, p.At, p.Actor, p.Data); err != nil {
 		return Incident{}, err
 	}
-	return inc, s.run(ctx, tx, Change{Incident: inc, Actor: p.Actor})
+	return inc, s.run(ctx, tx, Change{Incident: inc, Actor: p.Actor, Inhibited: p.Inhibited, Origin: p.Origin})
+}
+
+// Uninhibit tells the hooks, inside tx, that an incident opened with its alerts inhibited now
+// has one that is not, so paging may start. The caller records why on the timeline. An
+// incident no longer triggered (acknowledged or resolved meanwhile) needs no page: it reports
+// false and tells no one.
+func (s *Service) Uninhibit(ctx context.Context, tx *store.Tx, id int64, at time.Time, a Actor) (bool, error) {
+	inc, err := s.getTx(ctx, tx, id)
+	if err != nil || inc.State != Triggered {
+		return false, err
+	}
+	if err := s.Touch(ctx, tx, id, at); err != nil {
+		return false, err
+	}
+	inc.UpdatedAt = fromMS(ms(at))
+	return true, s.run(ctx, tx, Change{Incident: inc, From: Triggered, Actor: a, Uninhibited: true})
 }
 
 // Append writes one timeline event inside tx.
 func (s *Service) Append(ctx context.Context, tx *store.Tx, incidentID int64, typ string, at time.Time, a Actor, data any) error {
+	_, err := s.append(ctx, tx, false, incidentID, typ, at, a, data)
+	return err
+}
+
+// AppendID is Append for an event that may later be amended: it returns the event's id.
+func (s *Service) AppendID(ctx context.Context, tx *store.Tx, incidentID int64, typ string, at time.Time, a Actor, data any) (int64, error) {
+	return s.append(ctx, tx, true, incidentID, typ, at, a, data)
+}
+
+func (s *Service) append(ctx context.Context, tx *store.Tx, withID bool, incidentID int64, typ string, at time.Time, a Actor, data any) (int64, error) {
+	raw, err := marshalData(data)
+	if err != nil {
+		return 0, err
+	}
+	// Events whose id nobody needs are written with the transaction's other rows in one
+	// statement; one whose id is needed goes after them, so the timeline keeps its order.
+	const insert = `INSERT INTO timeline (incident_id, at, type, actor, source, data)`
+	var id int64
+	if withID {
+		if err = tx.FlushInserts(ctx); err == nil {
+			id, err = tx.InsertID(ctx, insert+` VALUES (?, ?, ?, ?, ?, ?)`, incidentID, ms(at), typ, a.Name, a.Source, raw)
+		}
+	} else {
+		tx.InsertLater(insert, incidentID, ms(at), typ, a.Name, a.Source, raw)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("timeline: %w", err)
+	}
+	for _, h := range s.appendHooks {
+		if err := h(ctx, tx, incidentID, typ, at, raw); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// Amend replaces the data of one event of an incident's timeline. The timeline is otherwise
+// append-only; this is for an event that counts repeats of itself (a delivery failing again
+// and again) so that one fact does not fill the timeline with rows.
+func (s *Service) Amend(ctx context.Context, tx *store.Tx, incidentID, eventID int64, data any) error {
 	raw, err := marshalData(data)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO timeline (incident_id, at, type, actor, source, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		incidentID, ms(at), typ, a.Name, a.Source, raw)
+	_, err = tx.Exec(ctx, `UPDATE timeline SET data = ? WHERE id = ? AND incident_id = ?`, raw, eventID, incidentID)
 	if err != nil {
 		return fmt.Errorf("timeline: %w", err)
-	}
-	for _, h := range s.appendHooks {
-		if err := h(ctx, tx, incidentID, typ, at, raw); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
-// AlertAdded counts a new alert on the incident and raises its severity if the alert's is higher.
-func (s *Service) AlertAdded(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time) error {
-	var cur string
-	if err := tx.QueryRow(ctx, `SELECT severity FROM incidents WHERE id = ?`, id).Scan(&cur); err != nil {
-		return err
-	}
-	if SeverityRank(severity) <= SeverityRank(cur) {
-		severity = cur
-	}
-	// A SEV chosen by hand stays; one derived from the alerts follows them up.
-	_, err := tx.Exec(ctx, `UPDATE incidents SET alert_count = alert_count + 1, severity = ?, updated_at = ?,
-		sev = CASE WHEN sev_manual = 0 AND sev > ? THEN ? ELSE sev END WHERE id = ?`,
-		severity, ms(at), s.sevFor(severity), s.sevFor(severity), id)
-	return err
+// AlertAdded counts a new alert on the incident and raises its severity if the alert's is
+// higher (see raise).
+func (s *Service) AlertAdded(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time, a Actor) error {
+	return s.alerted(ctx, tx, `UPDATE incidents SET alert_count = alert_count + 1, updated_at = ? WHERE id = ?
+		RETURNING service_id, severity, sev, urgency`, id, severity, at, a)
 }
 
-// Repeated marks the incident updated by a repeated alert and raises its severity to the
-// alert's if that is higher, in one statement since repeats are most of what arrives.
-func (s *Service) Repeated(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE incidents SET updated_at = ?, severity = CASE WHEN ? > (CASE severity
-		WHEN 'critical' THEN 4 WHEN 'error' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)
-		THEN ? ELSE severity END WHERE id = ?`, ms(at), SeverityRank(severity), severity, id)
+// Repeated marks the incident updated by a repeated alert and raises its severity if the
+// alert's is higher. Repeats are most of what arrives: when the severity does not rise, which
+// is nearly always, it is one statement that reads nothing back.
+func (s *Service) Repeated(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time, a Actor) error {
+	res, err := tx.Exec(ctx, `UPDATE incidents SET updated_at = ? WHERE id = ? AND `+severityRank+` >= ?`,
+		ms(at), id, severities.Rank(severity))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return s.alerted(ctx, tx, `UPDATE incidents SET updated_at = ? WHERE id = ? RETURNING service_id, severity, sev, urgency`,
+		id, severity, at, a)
+}
+
+func (s *Service) alerted(ctx context.Context, tx *store.Tx, update string, id int64, severity string, at time.Time, a Actor) error {
+	var svc, cur, sev, urg string
+	if err := tx.QueryRow(ctx, update, ms(at), id).Scan(&svc, &cur, &sev, &urg); err != nil {
+		return err
+	}
+	if severities.Rank(severity) <= severities.Rank(cur) {
+		return nil
+	}
+	return s.raise(ctx, tx, id, svc, cur, sev, urg, severity, at, a)
+}
+
+// raise moves the incident to a higher alert severity, and with it its SEV level and urgency:
+// the SEV level rises to the one the new severity maps to when that is more severe (even one
+// chosen by hand: alerts only ever make it worse, and only when they are worse than before);
+// the urgency becomes the one paging uses at the new severity. Each change is on the timeline.
+func (s *Service) raise(ctx context.Context, tx *store.Tx, id int64, svc, cur, sev, urg, severity string, at time.Time, a Actor) error {
+	newSEV, newUrg := sev, s.urgencyFor(svc, severity, urg)
+	if to := s.sevFor(severity); severities.ValidLevel(to) && (sev == "" || to < sev) {
+		newSEV = to
+	}
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET severity = ?, sev = ?, urgency = ? WHERE id = ?`, severity, newSEV, newUrg, id); err != nil {
+		return err
+	}
+	why := "an alert raised the severity from " + cur + " to " + severity
+	if newSEV != sev {
+		if err := s.Append(ctx, tx, id, EventSEVChanged, at, a, map[string]any{"from": sev, "to": newSEV, "reason": why}); err != nil {
+			return err
+		}
+	}
+	if newUrg == urg {
+		return nil
+	}
+	if err := s.Append(ctx, tx, id, EventUrgencyChanged, at, a, map[string]any{"from": urg, "to": newUrg, "reason": why}); err != nil {
+		return err
+	}
+	// Whoever pages hears of it, so that what the incident shows is what is applied.
+	inc, err := s.getTx(ctx, tx, id)
+	if err != nil || inc.State != Triggered {
+		return err
+	}
+	return s.run(ctx, tx, Change{Incident: inc, From: inc.State, Actor: a, UrgencyFrom: urg})
+}
+
+func (s *Service) urgencyFor(serviceID, severity, asked string) string {
+	u := asked
+	if s.rules.UrgencyFor != nil {
+		u = s.rules.UrgencyFor(serviceID, severity, asked)
+	}
+	if u == "" {
+		u = "high"
+	}
+	return u
+}
+
+// MarkReachedNobody records inside tx that a whole round of the escalation policy reached
+// nobody at at; escalation writes the timeline entry that says why.
+func (s *Service) MarkReachedNobody(ctx context.Context, tx *store.Tx, id int64, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE incidents SET reached_nobody_at = ? WHERE id = ?`, ms(at), id)
 	return err
 }
 
@@ -308,6 +506,25 @@ func runHook(ctx context.Context, tx *store.Tx, h Hook, ch Change) (err error) {
 	return h(ctx, tx, ch)
 }
 
+// Retrigger moves an acknowledged incident back to triggered inside tx (a snooze ending), so
+// that its escalation pages again; the hooks see a Change from acknowledged to triggered. It
+// reports false, changing nothing, for an incident that is not acknowledged.
+func (s *Service) Retrigger(ctx context.Context, tx *store.Tx, id int64, at time.Time, a Actor, data any) (Incident, bool, error) {
+	inc, err := s.getTx(ctx, tx, id)
+	if err != nil || inc.State != Acknowledged {
+		return inc, false, err
+	}
+	t := ms(at)
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET state = ?, updated_at = ? WHERE id = ?`, Triggered, t, id); err != nil {
+		return inc, false, err
+	}
+	inc.State, inc.UpdatedAt = Triggered, fromMS(t)
+	if err := s.Append(ctx, tx, id, EventRetriggered, at, a, data); err != nil {
+		return inc, false, err
+	}
+	return inc, true, s.run(ctx, tx, Change{Incident: inc, From: Acknowledged, Actor: a})
+}
+
 // Acknowledge acknowledges an incident on behalf of a person or token.
 func (s *Service) Acknowledge(ctx context.Context, id int64, a Actor) (Incident, error) {
 	return s.transition(ctx, id, Acknowledged, a)
@@ -328,8 +545,14 @@ func (s *Service) transition(ctx context.Context, id int64, to State, a Actor) (
 	return inc, err
 }
 
-// AddNote appends a note to the timeline.
+// AddNote appends a note to the timeline: some text, at most 64 KiB, trimmed.
 func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (Event, error) {
+	switch text = strings.TrimSpace(text); {
+	case text == "":
+		return Event{}, invalid.Field("text", "a note needs some text")
+	case len(text) > maxNote:
+		return Event{}, invalid.Field("text", "a note is at most 64 KiB")
+	}
 	ev := Event{IncidentID: id, Type: EventNote, Actor: a.Name, Source: a.Source}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		// Timed once the database is held, so the note follows what committed before it.
@@ -349,19 +572,23 @@ func (s *Service) AddNote(ctx context.Context, id int64, text string, a Actor) (
 }
 
 const incidentColumns = `id, service_id, state, severity, urgency, title, alert_count, created_at, updated_at, acknowledged_at, resolved_at,
-	sev, impact_started_at, roles, declared_by`
+	sev, impact_started_at, roles, declared_by, reached_nobody_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanIncident(r scanner) (Incident, error) {
 	var inc Incident
 	var created, updated int64
-	var acked, resolved, impact sql.NullInt64
+	var acked, resolved, impact, nobody sql.NullInt64
 	var roles string
 	err := r.Scan(&inc.ID, &inc.ServiceID, &inc.State, &inc.Severity, &inc.Urgency, &inc.Title, &inc.AlertCount,
-		&created, &updated, &acked, &resolved, &inc.SEV, &impact, &roles, &inc.DeclaredBy)
+		&created, &updated, &acked, &resolved, &inc.SEV, &impact, &roles, &inc.DeclaredBy, &nobody)
 	if err != nil {
 		return inc, err
+	}
+	if nobody.Valid {
+		t := fromMS(nobody.Int64)
+		inc.ReachedNobodyAt = &t
 	}
 	if impact.Valid {
 		t := fromMS(impact.Int64)
@@ -385,7 +612,12 @@ func scanIncident(r scanner) (Incident, error) {
 }
 
 func (s *Service) getTx(ctx context.Context, tx *store.Tx, id int64) (Incident, error) {
-	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	return s.read(ctx, tx, id, "")
+}
+
+// read reads one incident inside tx; suffix ends the query (" FOR UPDATE" to lock its row).
+func (s *Service) read(ctx context.Context, tx *store.Tx, id int64, suffix string) (Incident, error) {
+	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`+suffix, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, ErrNotFound
 	}
@@ -393,9 +625,14 @@ func (s *Service) getTx(ctx context.Context, tx *store.Tx, id int64) (Incident, 
 }
 
 // GetTx reads one incident inside tx, so a decision taken on its state (page or not) commits
-// only if that state still holds.
+// only if that state still holds: on PostgreSQL the row is locked until tx ends, so a change
+// committing meanwhile (an acknowledgement, a rise in urgency on another node) waits for the
+// decision, or the decision reads the change. SQLite has one writer already.
 func (s *Service) GetTx(ctx context.Context, tx *store.Tx, id int64) (Incident, error) {
-	return s.getTx(ctx, tx, id)
+	if tx.Dialect() != store.Postgres {
+		return s.getTx(ctx, tx, id)
+	}
+	return s.read(ctx, tx, id, " FOR UPDATE")
 }
 
 // Get reads one incident.
@@ -430,12 +667,20 @@ func (s *Service) OpenFor(ctx context.Context, tx *store.Tx, serviceID string) (
 type Filter struct {
 	ServiceIDs []string // any of these; empty means all
 	States     []State  // any of these; empty means all
-	Limit      int      // 1..1000, default 100
-	Cursor     string   // from a previous page's NextCursor
+	Severities []string // any of these alert severities (critical, warning...); empty means all
+	// Text is words the title holds, in any case; empty means any title.
+	Text   string
+	Limit  int    // 1..1000, default 100
+	Cursor string // from a previous page's NextCursor
 }
 
 // ErrCursor is returned for a cursor List did not hand out.
-var ErrCursor = errors.New("cursor: not a cursor from a previous page")
+// It is input refused for the cursor parameter.
+var ErrCursor = invalid.Field("cursor", "not a cursor from a previous page of this nines (it is signed; ask for the first page again)")
+
+// cursorSecret signs the cursors List hands out, so that a cursor a client made up, or
+// changed, is refused rather than read.
+const cursorSecret = "cursor"
 
 // List returns incidents newest first, a page at a time.
 func (s *Service) List(ctx context.Context, f Filter) (incs []Incident, next string, err error) {
@@ -448,9 +693,11 @@ func (s *Service) List(ctx context.Context, f Filter) (incs []Incident, next str
 	q := `SELECT ` + incidentColumns + ` FROM incidents WHERE 1 = 1`
 	var args []any
 	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		if err != nil {
+		raw, err := s.db.Verify(ctx, cursorSecret, f.Cursor)
+		if errors.Is(err, store.ErrForged) {
 			return nil, "", ErrCursor
+		} else if err != nil {
+			return nil, "", err
 		}
 		before, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
@@ -465,6 +712,11 @@ func (s *Service) List(ctx context.Context, f Filter) (incs []Incident, next str
 		states[i] = string(st)
 	}
 	q, args = inClause(q, "state", states, args)
+	q, args = inClause(q, "severity", f.Severities, args)
+	for _, word := range strings.Fields(f.Text) {
+		q += ` AND LOWER(title) LIKE ? ESCAPE '\'`
+		args = append(args, "%"+likeEscaper.Replace(strings.ToLower(word))+"%")
+	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, f.Limit+1)
 	rows, err := s.db.Query(ctx, q, args...)
@@ -484,10 +736,15 @@ func (s *Service) List(ctx context.Context, f Filter) (incs []Incident, next str
 	}
 	if len(incs) > f.Limit {
 		incs = incs[:f.Limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(incs[len(incs)-1].ID, 10)))
+		if next, err = s.db.Sign(ctx, cursorSecret, []byte(strconv.FormatInt(incs[len(incs)-1].ID, 10))); err != nil {
+			return nil, "", err
+		}
 	}
 	return incs, next, nil
 }
+
+// likeEscaper makes a word match itself in a LIKE pattern, whatever characters it holds.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func inClause(q, col string, vals []string, args []any) (string, []any) {
 	if len(vals) == 0 {
@@ -525,7 +782,15 @@ func (s *Service) Timeline(ctx context.Context, id int64) ([]Event, error) {
 		e.At, e.Data = fromMS(at), json.RawMessage(data)
 		events = append(events, e)
 	}
-	return events, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, h := range s.readHooks {
+		if err := h(ctx, id, events); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
 }
 
 // OpenCounts returns the number of open incidents per service.

@@ -34,8 +34,8 @@ func TestANoticeShowsItsHeadlineAndBodyInsteadOfThePageFields(t *testing.T) {
 		{"slack links the headline to the incident page and escapes it", string(slackBody),
 			[]string{`<http://nines.test/incidents/7|[nines] Action item due 2026-12-01: Add a &lt;retry&gt;>`, "Tuesday 1 December 2026"},
 			[]string{"severity", `"Acknowledge"`}},
-		{"teams shows the headline and body with a link to the incident", string(teamsBody),
-			[]string{`"text":"[nines] Action item due 2026-12-01: Add a <retry>"`, "Tuesday 1 December 2026", `"title":"Open"`},
+		{"teams shows the headline and body, escaped, with a link to the incident", string(teamsBody),
+			[]string{`"text":"\\[nines\\] Action item due 2026-12-01: Add a \\<retry\\>"`, `"text":"It is due on Tuesday 1 December 2026."`, "Tuesday 1 December 2026", `"title":"Open"`},
 			[]string{"Severity", `"Acknowledge"`}},
 	}
 	for _, c := range cases {

@@ -8,10 +8,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 )
 
-// OverrideLayer is the layer name of a shift that comes from an override.
+// OverrideLayer is the layer name of a shift that comes from an override of the whole
+// schedule. A shift from an override of one layer carries that layer's name and its OverrideID.
 const OverrideLayer = "override"
 
 // Shift is a span of time one user is on call for a schedule.
@@ -25,22 +27,34 @@ type Shift struct {
 	OverrideID int64 `json:"override_id,omitempty"`
 }
 
-// Override puts a user on call for a schedule over a time range, above every layer.
+// Override puts a user on call for a schedule over a time range: above every layer, or in
+// place of whoever one layer has on call when it names that layer.
 type Override struct {
-	ID         int64     `json:"id"`
-	ScheduleID string    `json:"schedule_id"`
-	UserID     string    `json:"user_id"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	CreatedAt  time.Time `json:"created_at"`
-	CreatedBy  string    `json:"created_by"`
+	ID         int64  `json:"id"`
+	ScheduleID string `json:"schedule_id"`
+	UserID     string `json:"user_id"`
+	// Layer is the layer the override covers; empty means the whole schedule (every layer).
+	Layer     string    `json:"layer,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
 }
 
 // candidate is a span a source puts someone on call; rank orders sources (higher wins).
 type candidate struct {
 	Shift
-	rank int
+	rank rank
 	seq  int // distinguishes turns of the same rank so pieces of one turn merge and others don't
+}
+
+// rank orders candidates: by layer (later layers win, overrides of the whole schedule above
+// them all), then within a layer its overrides above its turns, a later override above an
+// earlier one.
+type rank struct{ layer, within int }
+
+func (r rank) above(o rank) bool {
+	return r.layer > o.layer || r.layer == o.layer && r.within > o.within
 }
 
 // layerShifts lists the turns of layer l (index i of s) that overlap [from, to), cut to its
@@ -89,7 +103,7 @@ func layerShifts(s *config.Schedule, i int, from, to time.Time) []candidate {
 		}
 		sh := Shift{UserID: l.Users[n%len(l.Users)], ScheduleID: s.ID, Layer: l.Name, Start: start, End: end}
 		for _, piece := range restrict(l.Restrictions, loc, sh) {
-			out = append(out, candidate{Shift: piece, rank: i + 1, seq: n})
+			out = append(out, candidate{Shift: piece, rank: rank{i + 1, 0}, seq: n})
 		}
 	}
 	return out
@@ -103,8 +117,8 @@ func restrict(rs []config.Restriction, loc *time.Location, sh Shift) []Shift {
 	var out []Shift
 	// Start a day early: a window that runs past midnight may reach into the turn.
 	ls := sh.Start.In(loc)
-	day := time.Date(ls.Year(), ls.Month(), ls.Day()-1, 0, 0, 0, 0, loc)
-	for ; day.Before(sh.End); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc) {
+	day := clock.StartOfDay(ls.Year(), ls.Month(), ls.Day()-1, loc)
+	for ; day.Before(sh.End); day = clock.NextDay(day) { // a day may begin after its midnight
 		for _, r := range rs {
 			days, _ := config.ParseDays(r.Days)
 			if !days[day.Weekday()] {
@@ -116,7 +130,7 @@ func restrict(rs []config.Restriction, loc *time.Location, sh Shift) []Shift {
 				endDay++
 			}
 			we := time.Date(day.Year(), day.Month(), endDay, 0, r.End.Minutes, 0, 0, loc)
-			s, e := maxTime(ws, sh.Start), minTime(we, sh.End)
+			s, e := clock.Latest(ws, sh.Start), clock.Earliest(we, sh.End)
 			if e.After(s) {
 				p := sh
 				p.Start, p.End = s, e
@@ -129,7 +143,7 @@ func restrict(rs []config.Restriction, loc *time.Location, sh Shift) []Shift {
 	merged := out[:0]
 	for _, p := range out {
 		if n := len(merged); n > 0 && !p.Start.After(merged[n-1].End) {
-			merged[n-1].End = maxTime(merged[n-1].End, p.End)
+			merged[n-1].End = clock.Latest(merged[n-1].End, p.End)
 			continue
 		}
 		merged = append(merged, p)
@@ -140,21 +154,46 @@ func restrict(rs []config.Restriction, loc *time.Location, sh Shift) []Shift {
 // Shifts returns who is on call for s over [from, to): the final schedule after layers and
 // overrides, as shifts in time order. Shifts are cut at from and to.
 func Shifts(s *config.Schedule, overrides []Override, from, to time.Time) []Shift {
+	return ShiftsOn(s, nil, overrides, from, to)
+}
+
+// ShiftsOn is Shifts limited to some layers of s (all when layers is empty): those layers'
+// turns, the overrides of those layers, and the overrides of the whole schedule, which cover
+// every layer. An override of a layer the config no longer has covers nothing.
+func ShiftsOn(s *config.Schedule, layers []string, overrides []Override, from, to time.Time) []Shift {
 	var cands []candidate
+	index := map[string]int{}
 	for i := range s.Layers {
-		cands = append(cands, layerShifts(s, i, from, to)...)
+		index[s.Layers[i].Name] = i
+		if len(layers) == 0 || contains(layers, s.Layers[i].Name) {
+			cands = append(cands, layerShifts(s, i, from, to)...)
+		}
 	}
-	for i, o := range overrides {
+	for n, o := range overrides {
 		if o.ScheduleID != s.ID || !o.End.After(from) || !o.Start.Before(to) {
 			continue
 		}
-		// Overrides rank above every layer; a later override wins over an earlier one.
-		cands = append(cands, candidate{
-			Shift: Shift{UserID: o.UserID, ScheduleID: s.ID, Layer: OverrideLayer, Start: o.Start, End: o.End, OverrideID: o.ID},
-			rank:  len(s.Layers) + 1 + i, seq: -1,
-		})
+		sh := Shift{UserID: o.UserID, ScheduleID: s.ID, Layer: OverrideLayer, Start: o.Start, End: o.End, OverrideID: o.ID}
+		r := rank{len(s.Layers) + 1, n}
+		if o.Layer != "" {
+			i, ok := index[o.Layer]
+			if !ok || len(layers) > 0 && !contains(layers, o.Layer) {
+				continue
+			}
+			sh.Layer, r = o.Layer, rank{i + 1, 1 + n}
+		}
+		cands = append(cands, candidate{Shift: sh, rank: r, seq: -1})
 	}
 	return flatten(cands, from, to)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // flatten picks, for every instant, the highest-ranked candidate and returns the result as
@@ -180,7 +219,7 @@ func flatten(cands []candidate, from, to time.Time) []Shift {
 		var best *candidate
 		for j := range cands {
 			c := &cands[j]
-			if !c.Start.After(a) && c.End.After(a) && (best == nil || c.rank > best.rank) {
+			if !c.Start.After(a) && c.End.After(a) && (best == nil || c.rank.above(best.rank)) {
 				best = c
 			}
 		}
@@ -208,6 +247,12 @@ func sameSource(a, b *candidate) bool {
 // shift (the turn as cut by restrictions, higher layers and overrides). A schedule may have
 // nobody on call at t (restrictions with gaps, before its first hand-off).
 func At(s *config.Schedule, overrides []Override, t time.Time) []Shift {
+	return AtOn(s, nil, overrides, t)
+}
+
+// AtOn is At limited to some layers of s (all when layers is empty), as ShiftsOn: the
+// lieutenant's "secondary" layer, with the overrides that cover it.
+func AtOn(s *config.Schedule, layers []string, overrides []Override, t time.Time) []Shift {
 	span := 24 * time.Hour
 	for _, l := range s.Layers {
 		if d := l.Rotation.Length.Approx() + 24*time.Hour; d > span {
@@ -224,41 +269,12 @@ func At(s *config.Schedule, overrides []Override, t time.Time) []Shift {
 			}
 		}
 	}
-	for _, sh := range Shifts(s, overrides, t.Add(-span-time.Hour), t.Add(span+time.Hour)) {
+	for _, sh := range ShiftsOn(s, layers, overrides, t.Add(-span-time.Hour), t.Add(span+time.Hour)) {
 		if !sh.Start.After(t) && sh.End.After(t) {
 			return []Shift{sh}
 		}
 	}
 	return nil
-}
-
-// OnLayers is At limited to some layers of s (the lieutenant's "secondary" layer); overrides
-// apply to the whole schedule, so they are not considered here.
-func OnLayers(s *config.Schedule, layers []string, t time.Time) []Shift {
-	sub := *s
-	sub.Layers = nil
-	for _, l := range s.Layers {
-		for _, n := range layers {
-			if l.Name == n {
-				sub.Layers = append(sub.Layers, l)
-			}
-		}
-	}
-	return At(&sub, nil, t)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 func sortShifts(s []Shift) {

@@ -199,11 +199,47 @@ func TestOverrides(t *testing.T) {
 	})
 }
 
-func TestOnLayersTargetsOnlyNamedLayers(t *testing.T) {
+func TestLayersAndTheOverridesThatCoverThem(t *testing.T) {
 	c := loadConfig(t)
-	got := OnLayers(c.Schedule("sun"), []string{"night"}, ts("2026-03-03T10:00:00Z"))
-	if len(got) != 1 || got[0].UserID != "frank" {
-		t.Fatalf("got %+v, want frank from the night layer", got)
+	sun := c.Schedule("sun")
+	// Tuesday 2026-03-03: frank holds the night layer all day, alice the office layer 09-18 Paris.
+	ov := func(id int64, user, layer, from, to string) Override {
+		return Override{ID: id, ScheduleID: "sun", UserID: user, Layer: layer, Start: ts(from), End: ts(to)}
+	}
+	cases := []struct {
+		name      string
+		layers    []string
+		overrides []Override
+		at        string
+		user      string
+		layer     string
+	}{
+		{"a layer target sees only that layer", []string{"night"}, nil, "2026-03-03T10:00:00Z", "frank", "night"},
+		{"an override of a layer replaces whoever that layer has on call",
+			[]string{"night"}, []Override{ov(1, "dave", "night", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T10:00:00Z", "dave", "night"},
+		{"an override of the whole schedule covers every layer",
+			[]string{"night"}, []Override{ov(1, "dave", "", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T10:00:00Z", "dave", OverrideLayer},
+		{"an override of another layer leaves this one alone",
+			[]string{"night"}, []Override{ov(1, "dave", "office", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T10:00:00Z", "frank", "night"},
+		{"in the final schedule an override of a lower layer stays under the higher layer",
+			nil, []Override{ov(1, "dave", "night", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T10:00:00Z", "alice", "office"},
+		{"in the final schedule an override of a lower layer shows where that layer holds",
+			nil, []Override{ov(1, "dave", "night", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T18:00:00Z", "dave", "night"},
+		{"an override of the top layer fills that layer's gaps too",
+			nil, []Override{ov(1, "dave", "office", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T20:00:00Z", "dave", "office"},
+		{"a whole-schedule override wins over a layer override",
+			[]string{"night"}, []Override{ov(1, "dave", "", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z"), ov(2, "erin", "night", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")},
+			"2026-03-03T10:00:00Z", "dave", OverrideLayer},
+		{"an override of a layer the config no longer has covers nothing",
+			[]string{"night"}, []Override{ov(1, "dave", "gone", "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z")}, "2026-03-03T10:00:00Z", "frank", "night"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AtOn(sun, tc.layers, tc.overrides, ts(tc.at))
+			if len(got) != 1 || got[0].UserID != tc.user || got[0].Layer != tc.layer {
+				t.Fatalf("got %+v, want %s on %s", got, tc.user, tc.layer)
+			}
+		})
 	}
 }
 

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 )
 
-// Schema holds overrides. Times are UTC unix milliseconds.
+// Schema holds overrides. Times are UTC unix milliseconds. Migration 2 lets an override cover
+// one layer.
 var Schema = store.Schema{Component: "oncall", Migrations: []string{`
 CREATE TABLE oncall_overrides (
 	id {{id}},
@@ -24,6 +27,8 @@ CREATE TABLE oncall_overrides (
 	created_by TEXT NOT NULL
 );
 CREATE INDEX oncall_overrides_schedule ON oncall_overrides (schedule_id, end_at);
+`, `
+ALTER TABLE oncall_overrides ADD COLUMN layer TEXT NOT NULL DEFAULT '';
 `}}
 
 // Service answers who is on call from the config in force and the overrides in the database.
@@ -59,11 +64,6 @@ var ErrUnknownSchedule = errors.New("unknown schedule")
 // ErrOverrideNotFound is returned when deleting an override that does not exist.
 var ErrOverrideNotFound = errors.New("override not found")
 
-// InputError is a request the caller must change: it names what was wrong.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
-
 // MaxOverride is the longest override accepted; longer cover belongs in the config.
 const MaxOverride = 92 * 24 * time.Hour
 
@@ -79,7 +79,7 @@ func (s *Service) Schedule(id string) (*config.Schedule, error) {
 // Overrides lists the overrides of a schedule that overlap [from, to), oldest first (so later
 // ones win in Shifts).
 func (s *Service) Overrides(ctx context.Context, scheduleID string, from, to time.Time) ([]Override, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, schedule_id, user_id, start_at, end_at, created_at, created_by
+	rows, err := s.db.Query(ctx, `SELECT id, schedule_id, user_id, layer, start_at, end_at, created_at, created_by
 		FROM oncall_overrides WHERE schedule_id = ? AND end_at > ? AND start_at < ? ORDER BY id`,
 		scheduleID, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *Service) Overrides(ctx context.Context, scheduleID string, from, to tim
 	for rows.Next() {
 		var o Override
 		var start, end, created int64
-		if err := rows.Scan(&o.ID, &o.ScheduleID, &o.UserID, &start, &end, &created, &o.CreatedBy); err != nil {
+		if err := rows.Scan(&o.ID, &o.ScheduleID, &o.UserID, &o.Layer, &start, &end, &created, &o.CreatedBy); err != nil {
 			return nil, err
 		}
 		o.Start, o.End, o.CreatedAt = ms(start), ms(end), ms(created)
@@ -99,29 +99,38 @@ func (s *Service) Overrides(ctx context.Context, scheduleID string, from, to tim
 	return out, rows.Err()
 }
 
-// AddOverride puts o.UserID on call for o.ScheduleID over [o.Start, o.End).
+// AddOverride puts o.UserID on call for o.ScheduleID over [o.Start, o.End): on o.Layer only
+// when it names one, else on the whole schedule.
 func (s *Service) AddOverride(ctx context.Context, o Override) (Override, error) {
 	cfg := s.cfg.Get()
-	if _, err := s.Schedule(o.ScheduleID); err != nil {
+	sc, err := s.Schedule(o.ScheduleID)
+	if err != nil {
 		return o, err
 	}
+	var layers []string
+	for _, l := range sc.Layers {
+		layers = append(layers, l.Name)
+	}
 	switch {
+	case o.Layer != "" && !contains(layers, o.Layer):
+		return o, invalid.Field("layer", "schedule %s has no layer %q (it has %s; leave layer out to cover the whole schedule)",
+			sc.ID, o.Layer, strings.Join(layers, ", "))
 	case o.UserID == "":
-		return o, &InputError{"user_id is required"}
+		return o, invalid.Field("", "user_id is required")
 	case cfg.User(o.UserID) == nil:
-		return o, &InputError{fmt.Sprintf("user_id: unknown user %q", o.UserID)}
+		return o, invalid.Field("user_id", "unknown user %q", o.UserID)
 	case o.Start.IsZero() || o.End.IsZero():
-		return o, &InputError{"start and end are required (RFC 3339 instants)"}
+		return o, invalid.Field("", "start and end are required (RFC 3339 instants)")
 	case !o.End.After(o.Start):
-		return o, &InputError{"end must be after start"}
+		return o, invalid.Field("", "end must be after start")
 	case o.End.Sub(o.Start) > MaxOverride:
-		return o, &InputError{fmt.Sprintf("an override may last at most %d days; change the schedule for longer cover", int(MaxOverride.Hours()/24))}
+		return o, invalid.Field("", "an override may last at most %d days; change the schedule for longer cover", int(MaxOverride.Hours()/24))
 	}
 	o.Start, o.End = o.Start.UTC().Truncate(time.Millisecond), o.End.UTC().Truncate(time.Millisecond)
 	o.CreatedAt = s.clock.Now().UTC().Truncate(time.Millisecond)
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		id, err := tx.InsertID(ctx, `INSERT INTO oncall_overrides (schedule_id, user_id, start_at, end_at, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?)`, o.ScheduleID, o.UserID, o.Start.UnixMilli(), o.End.UnixMilli(), o.CreatedAt.UnixMilli(), o.CreatedBy)
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		id, err := tx.InsertID(ctx, `INSERT INTO oncall_overrides (schedule_id, user_id, layer, start_at, end_at, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ScheduleID, o.UserID, o.Layer, o.Start.UnixMilli(), o.End.UnixMilli(), o.CreatedAt.UnixMilli(), o.CreatedBy)
 		o.ID = id
 		return err
 	})
@@ -147,15 +156,26 @@ func (s *Service) DeleteOverride(ctx context.Context, scheduleID string, id int6
 
 // OnCall returns who is on call for a schedule at t.
 func (s *Service) OnCall(ctx context.Context, scheduleID string, t time.Time) ([]Shift, error) {
+	return s.OnCallLayers(ctx, scheduleID, nil, t)
+}
+
+// OnCallLayers returns who is on call at t on some layers of a schedule (all when layers is
+// empty), overrides included: what a step targeting those layers pages.
+func (s *Service) OnCallLayers(ctx context.Context, scheduleID string, layers []string, t time.Time) ([]Shift, error) {
 	sc, err := s.Schedule(scheduleID)
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range layers {
+		if !hasLayer(sc, l) {
+			return nil, invalid.Field("layer", "schedule %s has no layer %q", sc.ID, l)
+		}
 	}
 	ovs, err := s.overridesAt(ctx, scheduleID, t)
 	if err != nil {
 		return nil, err
 	}
-	out := At(sc, ovs, t)
+	out := AtOn(sc, layers, ovs, t)
 	if out == nil {
 		out = []Shift{}
 	}
@@ -196,15 +216,7 @@ func (s *Service) forget(scheduleID string) {
 
 // Shifts returns the final shifts of a schedule over [from, to).
 func (s *Service) Shifts(ctx context.Context, scheduleID string, from, to time.Time) ([]Shift, error) {
-	sc, err := s.Schedule(scheduleID)
-	if err != nil {
-		return nil, err
-	}
-	ovs, err := s.Overrides(ctx, scheduleID, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return Shifts(sc, ovs, from, to), nil
+	return s.ShiftsOn(ctx, scheduleID, nil, from, to)
 }
 
 // UserShifts returns a user's shifts on every schedule over [from, to), in time order.
@@ -226,3 +238,26 @@ func (s *Service) UserShifts(ctx context.Context, userID string, from, to time.T
 }
 
 func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func hasLayer(sc *config.Schedule, name string) bool {
+	for _, l := range sc.Layers {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ShiftsOn returns the shifts of some layers (all when layers is empty) of a schedule over
+// [from, to), with the overrides that cover them: whom a step targeting those layers pages.
+func (s *Service) ShiftsOn(ctx context.Context, scheduleID string, layers []string, from, to time.Time) ([]Shift, error) {
+	sc, err := s.Schedule(scheduleID)
+	if err != nil {
+		return nil, err
+	}
+	ovs, err := s.Overrides(ctx, scheduleID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return ShiftsOn(sc, layers, ovs, from, to), nil
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
 )
@@ -48,7 +49,7 @@ func TestOverridesAreStoredAndApplied(t *testing.T) {
 			{"a year-long cover", Override{ScheduleID: "ops", UserID: "bob", Start: ts("2026-04-01T00:00:00Z"), End: ts("2027-04-01T00:00:00Z")}},
 		}
 		for _, b := range bad {
-			var ie *InputError
+			var ie *invalid.Error
 			if _, err := svc.AddOverride(ctx, b.o); !errors.As(err, &ie) {
 				t.Errorf("%s: err = %v, want an input error", b.name, err)
 			}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -93,12 +93,12 @@ func (s *Service) DefaultDue() string {
 	return s.calendar().AddBusinessDays(s.today(), s.config.Get().Incidents.ActionItemDays).Format(time.DateOnly)
 }
 
-func (s *Service) checkOwner(owner string, bad *InvalidError) {
+func (s *Service) checkOwner(owner string, bad *invalid.Error) {
 	switch {
 	case owner == "":
-		bad.Errors = append(bad.Errors, "owner: who will do it? (a user id)")
+		bad.Add("owner", "who will do it? (a user id)")
 	case utf8.RuneCountInString(owner) > 128:
-		bad.Errors = append(bad.Errors, "owner: at most 128 characters")
+		bad.Add("owner", "at most 128 characters")
 	default:
 		users := s.config.Get().Users
 		if len(users) == 0 {
@@ -109,36 +109,36 @@ func (s *Service) checkOwner(owner string, bad *InvalidError) {
 				return
 			}
 		}
-		bad.Errors = append(bad.Errors, fmt.Sprintf("owner: %q is not a user in the config", owner))
+		bad.Add("owner", "%q is not a user in the config", owner)
 	}
 }
 
-func checkDue(due string, bad *InvalidError) {
+func checkDue(due string, bad *invalid.Error) {
 	if _, err := time.Parse(time.DateOnly, due); err != nil {
-		bad.Errors = append(bad.Errors, fmt.Sprintf("due: %q is not a date written YYYY-MM-DD", due))
+		bad.Add("due", "%q is not a date written YYYY-MM-DD", due)
 	}
 }
 
 // AddAction adds an action item to an incident's postmortem and schedules its reminders.
 func (s *Service) AddAction(ctx context.Context, incidentID int64, n NewAction, a incident.Actor) (ActionItem, error) {
-	bad := &InvalidError{}
+	bad := &invalid.Error{}
 	n.Title, n.Owner, n.Kind = strings.TrimSpace(n.Title), strings.TrimSpace(n.Owner), strings.TrimSpace(n.Kind)
 	switch l := utf8.RuneCountInString(n.Title); {
 	case l == 0:
-		bad.Errors = append(bad.Errors, "title: what should be done?")
+		bad.Add("title", "what should be done?")
 	case l > 500:
-		bad.Errors = append(bad.Errors, "title: at most 500 characters")
+		bad.Add("title", "at most 500 characters")
 	}
 	s.checkOwner(n.Owner, bad)
 	if !validKind(n.Kind) {
-		bad.Errors = append(bad.Errors, fmt.Sprintf("kind: %q is not one of %s", n.Kind, strings.Join(Kinds, ", ")))
+		bad.Add("kind", "%q is not one of %s", n.Kind, strings.Join(Kinds, ", "))
 	}
 	if n.Due == "" {
 		n.Due = s.DefaultDue()
 	} else {
 		checkDue(n.Due, bad)
 	}
-	if len(bad.Errors) > 0 {
+	if len(bad.Problems) > 0 {
 		return ActionItem{}, bad
 	}
 	inc, err := s.incidents.Get(ctx, incidentID)
@@ -182,9 +182,9 @@ func validKind(k string) bool {
 // UpdateAction changes an action item. Marking it done stops its reminders; reopening it or
 // moving its due date schedules them again.
 func (s *Service) UpdateAction(ctx context.Context, id int64, p ActionPatch, a incident.Actor) (ActionItem, error) {
-	bad := &InvalidError{}
+	bad := &invalid.Error{}
 	if p.State != nil && *p.State != Open && *p.State != Done {
-		bad.Errors = append(bad.Errors, fmt.Sprintf("state: %q is not open or done", *p.State))
+		bad.Add("state", "%q is not open or done", *p.State)
 	}
 	if p.Due != nil {
 		checkDue(*p.Due, bad)
@@ -196,10 +196,10 @@ func (s *Service) UpdateAction(ctx context.Context, id int64, p ActionPatch, a i
 	if p.Title != nil {
 		*p.Title = strings.TrimSpace(*p.Title)
 		if l := utf8.RuneCountInString(*p.Title); l == 0 || l > 500 {
-			bad.Errors = append(bad.Errors, "title: 1 to 500 characters")
+			bad.Add("title", "1 to 500 characters")
 		}
 	}
-	if len(bad.Errors) > 0 {
+	if len(bad.Problems) > 0 {
 		return ActionItem{}, bad
 	}
 	now := s.incidents.Now()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
@@ -20,7 +21,7 @@ func TestActionItemsGetBusinessDayDueDatesAndReminders(t *testing.T) {
 		ctx := context.Background()
 		// Friday 20 November 2026, 10:00 UTC; Thanksgiving (26th) and the day after are holidays.
 		w := newWorld(t, db, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
-		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice})
+		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice}, w.cfg.Get())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func TestBadActionItemsAreRefusedWithTheirProblemsNamed(t *testing.T) {
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
-		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "x", SEV: "SEV4", Actor: alice})
+		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "x", SEV: "SEV4", Actor: alice}, w.cfg.Get())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func TestBadActionItemsAreRefusedWithTheirProblemsNamed(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				_, err := w.pm.AddAction(ctx, inc.ID, c.in, alice)
-				var inv *postmortem.InvalidError
+				var inv *invalid.Error
 				if !errors.As(err, &inv) || !strings.Contains(inv.Error(), c.want) {
 					t.Errorf("error = %v, want one naming %q", err, c.want)
 				}

@@ -25,9 +25,12 @@ func benchService(b testing.TB) (*Service, *store.DB, *clock.Fake) {
 		b.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-	incs := incident.New(db, clk)
-	s := New(db, incs, change.New(db, incs, clk), config.NewLive(cfg), timers.NewRunner(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), clk)
-	s.IndexIncidents()
+	incs := incident.New(db, clk, nil)
+	s, err := New(db, incs, change.New(db, incs, clk), config.NewLive(cfg), timers.NewRunner(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), clk,
+		Options{SLO: noSLOs{}, Publisher: noPages{}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	return s, db, clk
 }
 
@@ -154,12 +157,16 @@ func BenchmarkIngestWithIndexing(b *testing.B) {
 			db := storetest.SQLite(b, []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, timers.Schema, change.Schema, Schema})
 			cfg, _ := config.Parse("nines.yaml", []byte("services: [{id: checkout}]\n"))
 			clk := clock.NewFake(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-			incs := incident.New(db, clk)
-			pipe := alert.NewPipeline(db, incs, clk)
+			incs := incident.New(db, clk, nil)
+			pipe := alert.NewPipeline(db, incs, clk, alert.Options{})
 			go pipe.Run()
 			defer pipe.Close()
 			if indexed {
-				New(db, incs, change.New(db, incs, clk), config.NewLive(cfg), timers.NewRunner(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), clk).IndexIncidents()
+				_, err := New(db, incs, change.New(db, incs, clk), config.NewLive(cfg), timers.NewRunner(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil))), clk,
+					Options{SLO: noSLOs{}, Publisher: noPages{}})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 			target := alert.Target{ServiceID: "checkout", Integration: "events_v2", Grouping: "alert"}
 			b.ResetTimer()
@@ -175,4 +182,17 @@ func BenchmarkIngestWithIndexing(b *testing.B) {
 			}
 		})
 	}
+}
+
+// noSLOs and noPages stand for a nines without SLOs and status pages: search needs neither.
+type noSLOs struct{}
+
+func (noSLOs) Impact(context.Context, string, time.Time, time.Time) ([]SLOFigures, error) {
+	return nil, nil
+}
+
+type noPages struct{}
+
+func (noPages) PublishPostmortem(context.Context, PublicReport, incident.Actor) ([]string, error) {
+	return nil, ErrNoStatusPage
 }

@@ -18,13 +18,15 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
+	"github.com/nines-dev/nines/internal/notify"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
 
 // SLOImpact tells, for each SLO of a service, how much of its error budget an incident's impact
-// window [from, to) consumed and whether its SLA was breached. The SLO package provides it;
-// without one, or for a service without SLOs, the impact says "not measured".
+// window [from, to) consumed and whether its SLA was breached. The SLO package provides it; for
+// a service without SLOs, the impact says "not measured".
 type SLOImpact interface {
 	Impact(ctx context.Context, serviceID string, from, to time.Time) ([]SLOFigures, error)
 }
@@ -52,34 +54,46 @@ type Doc struct {
 	Questions           []string `json:"questions"`
 	WentWell            []string `json:"what_went_well"`
 	CustomerSummary     string   `json:"customer_summary"`
+	// CustomerTitle names the incident on status pages where the public never heard of it
+	// (where it did, the report keeps the name its public updates used there).
+	CustomerTitle string `json:"customer_title,omitempty"`
+	// The rest of the public report, in words for customers: what happened, and what is
+	// being done so it does not happen again.
+	CustomerWhatHappened string `json:"customer_what_happened,omitempty"`
+	CustomerPrevention   string `json:"customer_prevention,omitempty"`
 }
 
 // Postmortem is the whole document as rendered.
 type Postmortem struct {
-	IncidentID  int64             `json:"incident_id"`
-	Title       string            `json:"title"`
-	Status      string            `json:"status"`
-	ServiceID   string            `json:"service_id"`
-	ServiceName string            `json:"service_name"`
-	Team        string            `json:"team,omitempty"`
-	SEV         string            `json:"sev"`
-	SEVName     string            `json:"sev_name"`
-	Roles       []Role            `json:"roles"`
-	Summary     string            `json:"summary"`
-	Impact      Impact            `json:"impact"`
-	Timeline    []Entry           `json:"timeline"`
-	RootCause   string            `json:"root_cause"`
-	Factors     string            `json:"contributing_factors"`
-	Questions   []string          `json:"questions"`
-	WentWell    []string          `json:"what_went_well"`
-	ActionItems []ActionItem      `json:"action_items"`
-	Links       []incident.Link   `json:"links"`
-	Customer    string            `json:"customer_summary"`
-	Metrics     map[string]*int64 `json:"metrics_seconds"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	CreatedBy   string            `json:"created_by"`
-	UpdatedBy   string            `json:"updated_by"`
+	IncidentID  int64           `json:"incident_id"`
+	Title       string          `json:"title"`
+	Status      string          `json:"status"`
+	ServiceID   string          `json:"service_id"`
+	ServiceName string          `json:"service_name"`
+	Team        string          `json:"team,omitempty"`
+	SEV         string          `json:"sev"`
+	SEVName     string          `json:"sev_name"`
+	Roles       []Role          `json:"roles"`
+	Summary     string          `json:"summary"`
+	Impact      Impact          `json:"impact"`
+	Timeline    []Entry         `json:"timeline"`
+	RootCause   string          `json:"root_cause"`
+	Factors     string          `json:"contributing_factors"`
+	Questions   []string        `json:"questions"`
+	WentWell    []string        `json:"what_went_well"`
+	ActionItems []ActionItem    `json:"action_items"`
+	Links       []incident.Link `json:"links"`
+	Customer    string          `json:"customer_summary"`
+	// CustomerTitle is the public report's title where the public never heard of the incident.
+	CustomerTitle string `json:"customer_title"`
+	// CustomerWhatHappened and CustomerPrevention complete the public report.
+	CustomerWhatHappened string            `json:"customer_what_happened"`
+	CustomerPrevention   string            `json:"customer_prevention"`
+	Metrics              map[string]*int64 `json:"metrics_seconds"`
+	CreatedAt            time.Time         `json:"created_at"`
+	UpdatedAt            time.Time         `json:"updated_at"`
+	CreatedBy            string            `json:"created_by"`
+	UpdatedBy            string            `json:"updated_by"`
 }
 
 // Role is a role and who held it.
@@ -121,6 +135,9 @@ const (
 	KindLink        = "link"
 	KindRole        = "role"
 	KindSEV         = "sev"
+	KindPage        = "page"
+	KindHeld        = "paging_held"
+	KindStatus      = "status_update"
 	KindResolution  = "resolution"
 )
 
@@ -132,20 +149,45 @@ type Service struct {
 	config    *config.Live
 	timers    *timers.Runner
 	clock     clock.Clock
-	// SLO, when set, fills the SLO part of the impact.
-	SLO SLOImpact
-	// Reminder tells action item owners; the default records reminders on the timeline.
+	slo       SLOImpact
+	publisher Publisher
+	// Reminder tells action item owners (see Options.Channel). Tests replace it.
 	Reminder Reminder
-	// Publisher, when set, takes customer-facing summaries to the status page.
-	Publisher Publisher
+
+	indexer indexer
 }
 
-// New returns the postmortem service and registers its reminder timers with runner.
-func New(db *store.DB, incidents *incident.Service, changes *change.Store, cfg *config.Live, runner *timers.Runner, c clock.Clock) *Service {
-	s := &Service{db: db, incidents: incidents, changes: changes, config: cfg, timers: runner, clock: c}
+// Options are what postmortems take from other domains.
+type Options struct {
+	// SLO fills the SLO part of an incident's impact. Required.
+	SLO SLOImpact
+	// Publisher takes customer-facing summaries to the status pages. Required.
+	Publisher Publisher
+	// Channel gives the notifier of a contact method type under the config in force (nil when
+	// that type is not configured): reminders reach action item owners through it, with links
+	// that start with BaseURL when the config sets no server.base_url. Without it, reminders are
+	// recorded on the incident's timeline only.
+	Channel func(cfg *config.Config, typ string) notify.Notifier
+	BaseURL string
+}
+
+// New returns the postmortem service and registers its reminder timers with runner. It refuses
+// to start without what Options requires.
+func New(db *store.DB, incidents *incident.Service, changes *change.Store, cfg *config.Live, runner *timers.Runner, c clock.Clock, o Options) (*Service, error) {
+	switch {
+	case o.SLO == nil:
+		return nil, errors.New("postmortem: no SLO impact source: postmortems could not say what an incident cost")
+	case o.Publisher == nil:
+		return nil, errors.New("postmortem: no publisher: public reports could not reach the status pages")
+	}
+	s := &Service{db: db, incidents: incidents, changes: changes, config: cfg, timers: runner, clock: c, slo: o.SLO, publisher: o.Publisher}
 	s.Reminder = &TimelineReminder{db: db, incidents: incidents, clock: c}
+	if o.Channel != nil {
+		s.Reminder = NewContactReminder(s, o.Channel, o.BaseURL)
+	}
 	runner.Handle(reminderTimer, s.remind)
-	return s
+	s.indexIncidents()
+	return s, nil
 }
 
 // ErrNoPostmortem is returned when an incident has no postmortem yet.
@@ -211,32 +253,35 @@ type Patch struct {
 	Questions           *[]string `json:"questions"`
 	WentWell            *[]string `json:"what_went_well"`
 	CustomerSummary     *string   `json:"customer_summary"`
+	CustomerTitle       *string   `json:"customer_title"`
+	// CustomerWhatHappened and CustomerPrevention are the rest of the public report.
+	CustomerWhatHappened *string `json:"customer_what_happened"`
+	CustomerPrevention   *string `json:"customer_prevention"`
 }
-
-// InvalidError lists what is wrong with a request.
-type InvalidError struct{ Errors []string }
-
-func (e *InvalidError) Error() string { return strings.Join(e.Errors, "; ") }
 
 // Edit applies a patch and records who changed which sections on the timeline.
 func (s *Service) Edit(ctx context.Context, incidentID int64, p Patch, a incident.Actor) (Postmortem, error) {
-	bad := &InvalidError{}
+	bad := &invalid.Error{}
 	if p.Status != nil && *p.Status != "draft" && *p.Status != "final" {
-		bad.Errors = append(bad.Errors, fmt.Sprintf("status: %q is not draft or final", *p.Status))
+		bad.Add("status", "%q is not draft or final", *p.Status)
 	}
 	for name, v := range map[string]*string{"summary": p.Summary, "affected": p.Affected, "root_cause": p.RootCause,
-		"contributing_factors": p.ContributingFactors, "customer_summary": p.CustomerSummary} {
+		"contributing_factors": p.ContributingFactors, "customer_summary": p.CustomerSummary, "customer_title": p.CustomerTitle,
+		"customer_what_happened": p.CustomerWhatHappened, "customer_prevention": p.CustomerPrevention} {
 		if v != nil && len(*v) > 64<<10 {
-			bad.Errors = append(bad.Errors, name+": at most 64 KiB")
+			bad.Add(name, "at most 64 KiB")
 		}
+	}
+	if p.CustomerTitle != nil && len(strings.TrimSpace(*p.CustomerTitle)) > 256 {
+		bad.Add("customer_title", "at most 256 characters, as a status page names an incident")
 	}
 	for name, v := range map[string]*[]string{"questions": p.Questions, "what_went_well": p.WentWell} {
 		if v != nil && len(*v) > 100 {
-			bad.Errors = append(bad.Errors, name+": at most 100 entries")
+			bad.Add(name, "at most 100 entries")
 		}
 	}
-	if len(bad.Errors) > 0 {
-		sort.Strings(bad.Errors)
+	if len(bad.Problems) > 0 {
+		sort.Slice(bad.Problems, func(i, j int) bool { return bad.Problems[i].String() < bad.Problems[j].String() })
 		return Postmortem{}, bad
 	}
 	inc, err := s.incidents.Get(ctx, incidentID)
@@ -291,6 +336,9 @@ func (s *Service) Edit(ctx context.Context, incidentID int64, p Patch, a inciden
 		setList("questions", &doc.Questions, p.Questions)
 		setList("what_went_well", &doc.WentWell, p.WentWell)
 		set("customer_summary", &doc.CustomerSummary, p.CustomerSummary)
+		set("customer_title", &doc.CustomerTitle, p.CustomerTitle)
+		set("customer_what_happened", &doc.CustomerWhatHappened, p.CustomerWhatHappened)
+		set("customer_prevention", &doc.CustomerPrevention, p.CustomerPrevention)
 		if len(changed) == 0 {
 			return nil
 		}
@@ -354,7 +402,8 @@ func (s *Service) Get(ctx context.Context, incidentID int64) (Postmortem, error)
 	pm := Postmortem{IncidentID: inc.ID, Title: inc.Title, Status: d.Status, ServiceID: inc.ServiceID, ServiceName: f.serviceName,
 		Team: f.team, SEV: inc.SEV, SEVName: f.settings.SEVName(inc.SEV), Roles: f.roles(), Summary: d.Summary,
 		Impact: f.impact(d.Affected), Timeline: f.timeline, RootCause: d.RootCause, Factors: d.ContributingFactors,
-		Questions: nonNil(d.Questions), WentWell: nonNil(d.WentWell), ActionItems: items, Links: f.links, Customer: d.CustomerSummary,
+		Questions: nonNil(d.Questions), WentWell: nonNil(d.WentWell), ActionItems: items, Links: f.links, Customer: d.CustomerSummary, CustomerTitle: d.CustomerTitle,
+		CustomerWhatHappened: d.CustomerWhatHappened, CustomerPrevention: d.CustomerPrevention,
 		Metrics: f.metrics(), CreatedAt: st.created, UpdatedAt: st.updated, CreatedBy: st.createdBy, UpdatedBy: st.updatedBy}
 	return pm, nil
 }
@@ -367,7 +416,7 @@ func nonNil(v []string) []string {
 }
 
 func (d Doc) text() string {
-	parts := []string{d.Summary, d.Affected, d.RootCause, d.ContributingFactors, d.CustomerSummary}
+	parts := []string{d.Summary, d.Affected, d.RootCause, d.ContributingFactors, d.CustomerSummary, d.CustomerWhatHappened, d.CustomerPrevention}
 	parts = append(parts, d.Questions...)
 	parts = append(parts, d.WentWell...)
 	return strings.Join(parts, "\n")
@@ -445,6 +494,15 @@ func (s *Service) facts(ctx context.Context, inc incident.Incident) (*facts, err
 			} else {
 				e.Kind, e.Text = KindAlert, "Alert: "+str("summary")
 			}
+		case "alert.repeated":
+			// One entry per burst of repeats: how many, and until when. An entry written before
+			// repeats were counted in bursts stands for one repeat.
+			n, _ := d["count"].(float64)
+			n = max(n, 1)
+			e.Kind, e.Text = KindAlert, fmt.Sprintf("Alert %s repeated %s", str("dedup_key"), times(int(n)))
+			if last, err := time.Parse(time.RFC3339Nano, str("last_at")); err == nil && n > 1 {
+				e.Text += ", the last at " + last.UTC().Format("2006-01-02 15:04:05 UTC")
+			}
 		case incident.EventAcknowledged:
 			e.Kind, e.Text = KindAck, "Acknowledged"
 		case incident.EventResolved:
@@ -474,13 +532,31 @@ func (s *Service) facts(ctx context.Context, inc incident.Incident) (*facts, err
 			} else {
 				e.Text = role + " released by " + str("previous")
 			}
+		case "notification.sent":
+			e.Kind, e.Text = KindPage, fmt.Sprintf("Paged %s (%s)", str("user"), str("method"))
+			if t := str("type"); t != "" {
+				e.Text = fmt.Sprintf("Paged %s by %s (%s)", str("user"), t, str("method"))
+			}
+		case "escalation.held":
+			e.Kind, e.Text = KindHeld, "Paging held by a maintenance window"
+			if u := str("until"); u != "" {
+				if at, err := time.Parse(time.RFC3339Nano, u); err == nil {
+					e.Text += " until " + at.UTC().Format("2006-01-02 15:04 UTC")
+				}
+			}
+		case "status.update":
+			e.Kind = KindStatus
+			e.Text = fmt.Sprintf("Public update on status page %s (%s): %s", str("page"), str("status"), str("body"))
+			if str("status") == "postmortem" {
+				e.Text = fmt.Sprintf("Post-incident report published on status page %s", str("page"))
+			}
 		case incident.EventSEVChanged:
 			e.Kind, e.Text = KindSEV, fmt.Sprintf("Severity changed from %s to %s", str("from"), str("to"))
 			if r := str("reason"); r != "" {
 				e.Text += ": " + r
 			}
 		default:
-			continue // the rest (repeats, reminders, edits, changes already listed) is bookkeeping
+			continue // the rest (reminders, edits, changes already listed) is bookkeeping
 		}
 		f.timeline = append(f.timeline, e)
 	}
@@ -488,16 +564,25 @@ func (s *Service) facts(ctx context.Context, inc incident.Incident) (*facts, err
 	if f.timeline == nil {
 		f.timeline = []Entry{}
 	}
-	if s.SLO != nil {
-		end := f.now
-		if inc.ResolvedAt != nil {
-			end = *inc.ResolvedAt
-		}
-		if f.slos, err = s.SLO.Impact(ctx, inc.ServiceID, start, end); err != nil {
-			return nil, fmt.Errorf("SLO impact: %w", err)
-		}
+	end := f.now
+	if inc.ResolvedAt != nil {
+		end = *inc.ResolvedAt
+	}
+	if f.slos, err = s.slo.Impact(ctx, inc.ServiceID, start, end); err != nil {
+		return nil, fmt.Errorf("SLO impact: %w", err)
 	}
 	return f, nil
+}
+
+// times says how many times: once, twice, 3 times.
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 func shortSHA(s string) string {
@@ -666,10 +751,27 @@ func Human(d time.Duration) string {
 	return fmt.Sprintf("%dd %dh", days, h)
 }
 
-// Publisher puts a postmortem's customer-facing summary on the status page. The status page
-// package provides it; until one is wired, publishing is refused with ErrNoStatusPage.
+// PublicReport is what a postmortem tells the public: the four sections of a post-incident
+// report and the impact's window.
+type PublicReport struct {
+	IncidentID int64
+	ServiceID  string
+	// Title is customer_title: the report's name on a page where the public never heard of the
+	// incident; "" when none was written. Never the internal title.
+	Title        string
+	Summary      string // customer_summary
+	Affected     string // who was affected
+	WhatHappened string // customer_what_happened
+	Prevention   string // customer_prevention
+	StartedAt    time.Time
+	EndedAt      time.Time
+}
+
+// Publisher puts a public report on the status pages that show the incident's service and
+// returns their ids; with none, it returns an error wrapping ErrNoStatusPage. The status page
+// package provides it (wired in internal/app).
 type Publisher interface {
-	PublishPostmortem(ctx context.Context, incidentID int64, serviceID, title, summary string) error
+	PublishPostmortem(ctx context.Context, r PublicReport, a incident.Actor) ([]string, error)
 }
 
 // EventPublished records that the customer-facing summary went out.
@@ -678,22 +780,37 @@ const EventPublished = "postmortem.published"
 // ErrNoStatusPage is returned by Publish when no status page can take the summary.
 var ErrNoStatusPage = errors.New("no status page is set up to publish to")
 
-// Publish sends the customer-facing summary to the status page and records it on the timeline.
+// Publish puts the public report on the status pages that show the incident's service (which
+// mail it to their subscribers) and records it on the timeline. The incident must be resolved
+// and the three sections written for customers filled in; publishing again corrects it.
 func (s *Service) Publish(ctx context.Context, incidentID int64, a incident.Actor) error {
 	pm, err := s.Get(ctx, incidentID)
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(pm.Customer) == "" {
-		return &InvalidError{Errors: []string{"customer_summary: write the customer-facing summary before publishing it"}}
+	bad := &invalid.Error{}
+	for _, f := range []struct{ name, v, what string }{
+		{"customer_summary", pm.Customer, "the summary"},
+		{"customer_what_happened", pm.CustomerWhatHappened, "what happened"},
+		{"customer_prevention", pm.CustomerPrevention, "what you are doing so it does not happen again"},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			bad.Add(f.name, "write %s, in words for customers, before publishing", f.what)
+		}
 	}
-	if s.Publisher == nil {
-		return ErrNoStatusPage
+	if pm.Impact.EndedAt == nil {
+		bad.Add("", "incident %d is not resolved: publish its report once it is", incidentID)
 	}
-	if err := s.Publisher.PublishPostmortem(ctx, incidentID, pm.ServiceID, pm.Title, pm.Customer); err != nil {
+	if len(bad.Problems) > 0 {
+		return bad
+	}
+	pages, err := s.publisher.PublishPostmortem(ctx, PublicReport{IncidentID: incidentID, ServiceID: pm.ServiceID, Title: strings.TrimSpace(pm.CustomerTitle),
+		Summary: pm.Customer, Affected: pm.Impact.Affected, WhatHappened: pm.CustomerWhatHappened, Prevention: pm.CustomerPrevention,
+		StartedAt: pm.Impact.StartedAt, EndedAt: *pm.Impact.EndedAt}, a)
+	if err != nil {
 		return fmt.Errorf("publish to the status page: %w", err)
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		return s.incidents.Append(ctx, tx, incidentID, EventPublished, s.incidents.Now(), a, map[string]string{"summary": pm.Customer})
+		return s.incidents.Append(ctx, tx, incidentID, EventPublished, s.incidents.Now(), a, map[string]any{"summary": pm.Customer, "pages": pages})
 	})
 }

@@ -64,20 +64,40 @@ func newWorld(t *testing.T, db *store.DB, start time.Time) *world {
 // newWorldFrom is newWorld under another config.
 func newWorldFrom(t *testing.T, db *store.DB, start time.Time, yaml string) *world {
 	t.Helper()
+	return newWorldWith(t, db, start, yaml, postmortem.Options{})
+}
+
+// noPages is the status pages of a nines that has none: nothing takes a public report.
+type noPages struct{}
+
+func (noPages) PublishPostmortem(context.Context, postmortem.PublicReport, incident.Actor) ([]string, error) {
+	return nil, postmortem.ErrNoStatusPage
+}
+
+// newWorldWith is newWorldFrom with the postmortem service's options: no SLOs and no status
+// pages unless o says otherwise.
+func newWorldWith(t *testing.T, db *store.DB, start time.Time, yaml string, o postmortem.Options) *world {
+	t.Helper()
+	if o.SLO == nil {
+		o.SLO = budget(nil)
+	}
+	if o.Publisher == nil {
+		o.Publisher = noPages{}
+	}
 	cfg, err := config.Parse("nines.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &world{db: db, clock: clock.NewFake(start), cfg: config.NewLive(cfg)}
-	w.incidents = incident.New(db, w.clock)
-	w.incidents.SEVFor = cfg.Incidents.SEVFor
-	w.alerts = alert.NewPipeline(db, w.incidents, w.clock)
+	w.incidents = incident.New(db, w.clock, &incident.Rules{SEVFor: cfg.Incidents.SEVFor})
+	w.alerts = alert.NewPipeline(db, w.incidents, w.clock, alert.Options{})
 	go w.alerts.Run()
 	t.Cleanup(w.alerts.Close)
 	w.changes = change.New(db, w.incidents, w.clock)
 	w.runner = timers.NewRunner(db, w.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.pm = postmortem.New(db, w.incidents, w.changes, w.cfg, w.runner, w.clock)
-	w.pm.IndexIncidents()
+	if w.pm, err = postmortem.New(db, w.incidents, w.changes, w.cfg, w.runner, w.clock, o); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -131,8 +151,8 @@ func checkoutOutage(t *testing.T, w *world) incident.Incident {
 	w.at(t, "09:40")
 	must[incident.Incident](t)(w.incidents.Acknowledge(ctx, id, alice))
 	w.at(t, "09:41")
-	must[incident.Incident](t)(w.incidents.AssignRole(ctx, id, "commander", "alice", alice))
-	must[incident.Incident](t)(w.incidents.AssignRole(ctx, id, "scribe", "bob", alice))
+	must[incident.Incident](t)(w.incidents.AssignRole(ctx, id, "commander", "alice", alice, w.cfg.Get()))
+	must[incident.Incident](t)(w.incidents.AssignRole(ctx, id, "scribe", "bob", alice, w.cfg.Get()))
 	w.at(t, "09:45")
 	must[incident.Event](t)(w.incidents.AddNote(ctx, id, "Latency started with v2.4.1; rolling back to v2.4.0.", bob))
 	w.at(t, "09:50")
@@ -210,10 +230,10 @@ func (b budget) Impact(ctx context.Context, service string, from, to time.Time) 
 func TestThePostmortemImpactShowsTheSLOBudgetAndSLA(t *testing.T) {
 	db := storetest.SQLite(t, schemas)
 	ctx := context.Background()
-	w := newWorld(t, db, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-	inc := checkoutOutage(t, w)
 	down, breached := int64(1500), true
-	w.pm.SLO = budget{{SLO: "checkout-availability", BudgetConsumed: 0.125, DowntimeSeconds: &down, SLA: "99.9% monthly", SLABreached: &breached}}
+	w := newWorldWith(t, db, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), testConfig, postmortem.Options{
+		SLO: budget{{SLO: "checkout-availability", BudgetConsumed: 0.125, DowntimeSeconds: &down, SLA: "99.9% monthly", SLABreached: &breached}}})
+	inc := checkoutOutage(t, w)
 	if _, _, err := w.pm.Draft(ctx, inc.ID, alice); err != nil {
 		t.Fatal(err)
 	}
@@ -228,4 +248,27 @@ func TestThePostmortemImpactShowsTheSLOBudgetAndSLA(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
+}
+
+func TestADraftTellsHowOftenAnAlertRepeatedAndUntilWhen(t *testing.T) {
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC))
+		res := w.trigger(t, "checkout", "checkout-latency", "Checkout p99 latency above 2s", "critical")
+		for range 2 {
+			w.clock.Advance(30 * time.Second)
+			w.trigger(t, "checkout", "checkout-latency", "Checkout p99 latency above 2s", "critical")
+		}
+		pm, _, err := w.pm.Draft(ctx, res.IncidentID, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Alert checkout-latency repeated twice, the last at 2026-10-01 09:01:00 UTC"
+		for _, e := range pm.Timeline {
+			if e.Text == want && e.Kind == postmortem.KindAlert && e.At.Equal(time.Date(2026, 10, 1, 9, 0, 30, 0, time.UTC)) {
+				return
+			}
+		}
+		t.Errorf("the draft's timeline %+v lacks %q at 09:00:30", pm.Timeline, want)
+	})
 }

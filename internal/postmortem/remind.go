@@ -74,18 +74,22 @@ func (r *ContactReminder) Remind(ctx context.Context, n Notice) error {
 		ch := r.channel(cfg, m.Type)
 		if ch == nil {
 			data["error"], data["permanent"] = m.Type+" is not configured under notifications", true
-			if err := r.record(ctx, item, key, m.ID, "failed", EventActionReminderFailed, data); err != nil {
+			if err := r.record(ctx, item, key, m.ID, notify.DeliveryFailed, EventActionReminderFailed, data); err != nil {
 				return err
 			}
 			continue
 		}
-		sendErr := ch.Notify(ctx, m, r.message(cfg, inc, n, key))
+		install, err := r.s.db.InstallID(ctx)
+		if err != nil {
+			return err
+		}
+		sendErr := ch.Notify(ctx, m, r.message(cfg, inc, n, notify.IncidentRef(install, inc.ID, inc.CreatedAt), key))
 		switch {
 		case sendErr == nil:
-			err = r.record(ctx, item, key, m.ID, "sent", EventActionReminder, data)
+			err = r.record(ctx, item, key, m.ID, notify.DeliverySent, EventActionReminder, data)
 		case notify.IsPermanent(sendErr):
 			data["error"], data["permanent"] = sendErr.Error(), true
-			err = r.record(ctx, item, key, m.ID, "failed", EventActionReminderFailed, data)
+			err = r.record(ctx, item, key, m.ID, notify.DeliveryFailed, EventActionReminderFailed, data)
 		default:
 			data["error"], data["retry_in"] = sendErr.Error(), timers.Backoff(n.Attempt).String()
 			err = r.append(ctx, item.IncidentID, EventActionReminderFailed, data)
@@ -119,7 +123,10 @@ func (r *ContactReminder) append(ctx context.Context, incidentID int64, event st
 
 // message is the reminder as channels show it: what to do, for which incident, by when, and
 // where to look.
-func (r *ContactReminder) message(cfg *config.Config, inc incident.Incident, n Notice, key string) notify.Message {
+// thread names the incident (notify.IncidentRef); the message's key is the delivery's key
+// within nines under it, so that no other installation, and no action item of the same number
+// after a restore, sends the same.
+func (r *ContactReminder) message(cfg *config.Config, inc incident.Incident, n Notice, thread, key string) notify.Message {
 	item := n.Item
 	base := strings.TrimRight(cfg.Server.BaseURL, "/")
 	if base == "" {
@@ -146,7 +153,7 @@ func (r *ContactReminder) message(cfg *config.Config, inc incident.Incident, n N
 	fmt.Fprintf(&b, "%s\n", when)
 	fmt.Fprintf(&b, "Incident: %s\n", url)
 	fmt.Fprintf(&b, "\nWhen it is done, mark it so on the incident page or with: nines postmortem done %d\n", item.ID)
-	return notify.Message{Key: key, IncidentID: inc.ID, Title: inc.Title, Service: service, Severity: inc.Severity,
+	return notify.Message{Key: thread + ":" + key, Thread: thread, IncidentID: inc.ID, Title: inc.Title, Service: service, Severity: inc.Severity,
 		At: r.s.clock.Now(), URL: url, Event: EventActionReminder, Headline: headline, Body: b.String()}
 }
 

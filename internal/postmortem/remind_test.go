@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nines-dev/nines/internal/escalate"
 	"github.com/nines-dev/nines/internal/incident"
 	"github.com/nines-dev/nines/internal/notify"
+	"github.com/nines-dev/nines/internal/notify/channels"
 	"github.com/nines-dev/nines/internal/notify/notifytest"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
@@ -53,12 +53,12 @@ notifications:
 %s
 server: {base_url: "https://nines.example.com/"}
 `, methods, smtp.Port(), settings)
-	w := newWorldFrom(t, db, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), yaml)
+	w := newWorldWith(t, db, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), yaml,
+		postmortem.Options{Channel: channels.For(notify.DefaultClient), BaseURL: "http://127.0.0.1:1"})
 	sc := &reminderScene{world: w}
-	sc.rem = postmortem.NewContactReminder(w.pm, escalate.Channels(notify.DefaultClient), "http://127.0.0.1:1")
-	w.pm.Reminder = sc.rem
+	sc.rem = w.pm.Reminder.(*postmortem.ContactReminder)
 	var err error
-	sc.inc, err = w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice})
+	sc.inc, err = w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice}, w.cfg.Get())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,8 +299,8 @@ func TestAnOwnerWithoutContactMethodsHasTheReminderRecordedAsUndeliverable(t *te
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
-		rem := postmortem.NewContactReminder(w.pm, escalate.Channels(notify.DefaultClient), "")
-		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice})
+		rem := postmortem.NewContactReminder(w.pm, channels.For(notify.DefaultClient), "")
+		inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Payments fail", SEV: "SEV2", Actor: alice}, w.cfg.Get())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,15 +2,15 @@ package postmortem
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -32,15 +32,19 @@ type Hit struct {
 	Score      float64   `json:"score"` // higher is more relevant; comparable within one answer only
 }
 
-// IndexIncidents keeps the search index in step with incidents: a new incident and every note
-// are indexed in the transaction that writes them.
-func (s *Service) IndexIncidents() {
+// indexIncidents, run by New, keeps the search index in step with incidents. A new incident is indexed
+// after its transaction has committed, with others in a transaction of its own, so that ingest
+// does not hold the writer for full-text indexing while an alert storm opens incidents by the
+// thousand; CatchUp indexes those a crash left out. Notes are indexed in the transaction that
+// writes them.
+func (s *Service) indexIncidents() {
 	s.incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
 		if ch.From != "" {
 			return nil // acknowledging or resolving changes no words
 		}
 		inc := ch.Incident
-		return s.insertDoc(ctx, tx, kindIncident, inc.ID, inc.ID, inc.ServiceID, inc.Title, inc.ServiceID+" "+s.serviceName(inc.ServiceID), inc.CreatedAt)
+		tx.AfterCommit(func() { s.indexer.queue(s, incidentDoc{inc.ID, inc.ServiceID, inc.Title, inc.CreatedAt}) })
+		return nil
 	})
 	s.incidents.OnAppend(func(ctx context.Context, tx *store.Tx, incidentID int64, typ string, at time.Time, data string) error {
 		if typ != incident.EventNote && typ != incident.EventDeclared {
@@ -52,16 +56,199 @@ func (s *Service) IndexIncidents() {
 		if strings.TrimSpace(text) == "" {
 			return nil
 		}
-		// A note is found by its incident's title too, read from the incident's own document
-		// (written when it opened). An incident older than the index has none: its notes get
-		// their title and service when read.
-		var title, service string
-		err := tx.QueryRow(ctx, `SELECT title, service_id FROM search_docs WHERE kind = ? AND ref_id = ?`, kindIncident, incidentID).Scan(&title, &service)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// A note is found by its incident's title too.
+		inc, err := s.incidents.GetTx(ctx, tx, incidentID)
+		if err != nil {
 			return err
 		}
+		title, service := inc.Title, inc.ServiceID
 		return s.insertDoc(ctx, tx, kindNote, incidentID, incidentID, service, title, text, at)
 	})
+}
+
+// incidentDoc is what an incident's search document is made of.
+type incidentDoc struct {
+	id             int64
+	service, title string
+	at             time.Time
+}
+
+// indexer gathers incidents committed but not yet indexed and indexes them in batches, on a
+// goroutine that runs while there are some.
+type indexer struct {
+	mu      sync.Mutex
+	pending []incidentDoc
+	running bool
+	idle    chan struct{} // closed when no batch is being indexed; nil while one is
+	flushMu sync.Mutex    // one batch at a time, whoever runs it
+	// fresh is the lowest incident id CatchUp will never look at (SQLite only, where ids
+	// follow commits): those are indexed without first checking for a document. Held by
+	// flushMu; 0 until CatchUp has begun.
+	fresh int64
+}
+
+// indexBatch bounds the incidents indexed in one transaction, which holds the writer meanwhile:
+// on SQLite the alert pipeline waits for it, so it is kept to a few milliseconds. indexGather is
+// how long the indexer lets incidents gather before indexing them: one transaction for many
+// documents costs the full-text index one segment instead of many.
+const (
+	indexBatch  = 64
+	indexGather = 50 * time.Millisecond
+)
+
+func (x *indexer) queue(s *Service, d incidentDoc) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pending = append(x.pending, d)
+	if !x.running {
+		x.running, x.idle = true, make(chan struct{})
+		go x.run(s)
+	}
+}
+
+func (x *indexer) run(s *Service) {
+	for {
+		time.Sleep(indexGather)
+		x.mu.Lock()
+		if len(x.pending) == 0 {
+			x.running = false
+			close(x.idle)
+			x.mu.Unlock()
+			return
+		}
+		x.mu.Unlock()
+		// A failure (the database going away as nines stops) leaves the documents to CatchUp
+		// at the next start.
+		s.flushIndex(context.Background())
+	}
+}
+
+// flushIndex indexes what is pending, a batch at a time.
+func (s *Service) flushIndex(ctx context.Context) error {
+	x := &s.indexer
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
+	for {
+		x.mu.Lock()
+		n := min(len(x.pending), indexBatch)
+		batch := append([]incidentDoc(nil), x.pending[:n]...)
+		x.pending = x.pending[n:]
+		x.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if err := s.indexDocs(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitIndexed waits until the incidents committed so far are in the search index.
+func (s *Service) WaitIndexed() {
+	s.indexer.mu.Lock()
+	idle := s.indexer.idle
+	s.indexer.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+}
+
+// indexDocs writes the documents of incidents not indexed yet, in one transaction; the caller
+// holds flushMu. On SQLite the full-text rows go in after all the others: FTS5 writes what it
+// holds pending to disk at the start of any later statement that may need to roll back on its
+// own, so rows interleaved with other statements would cost it one small segment each.
+func (s *Service) indexDocs(ctx context.Context, docs []incidentDoc) error {
+	fresh := s.indexer.fresh
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		type ftsRow struct {
+			id          int64
+			title, body string
+		}
+		var fts []ftsRow
+		for _, d := range docs {
+			body := d.service + " " + s.serviceName(d.service)
+			once := tx.Dialect() != store.SQLite || fresh == 0 || d.id < fresh
+			id, err := s.insertIncidentDoc(ctx, tx, d, body, once)
+			if err != nil {
+				return err
+			}
+			if id != 0 {
+				fts = append(fts, ftsRow{id, d.title, body})
+			}
+		}
+		for _, r := range fts {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)`, r.id, r.title, r.body); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insertIncidentDoc writes an incident's document; with once, unless it is there already
+// (CatchUp and the live index may both meet an incident, and on PostgreSQL so may two nodes
+// catching up). On SQLite it returns the new document's id, for the full-text row; 0 when
+// there was nothing to write.
+func (s *Service) insertIncidentDoc(ctx context.Context, tx *store.Tx, d incidentDoc, body string, once bool) (int64, error) {
+	args := []any{kindIncident, d.id, d.id, d.service, d.title, body, d.at.UnixMilli()}
+	if !once {
+		return tx.InsertID(ctx, `INSERT INTO search_docs (kind, ref_id, incident_id, service_id, title, body, at) VALUES (?, ?, ?, ?, ?, ?, ?)`, args...)
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO search_docs (kind, ref_id, incident_id, service_id, title, body, at)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM search_docs WHERE kind = ? AND ref_id = ?)`,
+		append(args, kindIncident, d.id)...)
+	if err != nil || tx.Dialect() != store.SQLite {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// CatchUp indexes every incident that has no search document: those whose indexing a crash
+// or a stop cut short. nines runs it at start.
+func (s *Service) CatchUp(ctx context.Context) error {
+	// On SQLite, incidents committed from now on have higher ids than any it will look at.
+	var last int64
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM incidents`).Scan(&last); err != nil {
+		return err
+	}
+	s.indexer.flushMu.Lock()
+	s.indexer.fresh = last + 1
+	s.indexer.flushMu.Unlock()
+	after := int64(0)
+	for {
+		rows, err := s.db.Query(ctx, `SELECT id, service_id, title, created_at FROM incidents i WHERE id > ? AND id <= ?
+			AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.kind = 'incident' AND d.ref_id = i.id) ORDER BY id LIMIT ?`, after, last, indexBatch)
+		if err != nil {
+			return err
+		}
+		var docs []incidentDoc
+		for rows.Next() {
+			var d incidentDoc
+			var at int64
+			if err := rows.Scan(&d.id, &d.service, &d.title, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			d.at = time.UnixMilli(at).UTC()
+			docs = append(docs, d)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(docs) == 0 {
+			return nil
+		}
+		s.indexer.flushMu.Lock()
+		err = s.indexDocs(ctx, docs)
+		s.indexer.flushMu.Unlock()
+		if err != nil {
+			return err
+		}
+		after = docs[len(docs)-1].id
+	}
 }
 
 func (s *Service) serviceName(id string) string {
@@ -122,16 +309,38 @@ func init() {
 	}
 }
 
+// MaxQuery is the longest query searched for, in bytes.
+const MaxQuery = 500
+
+// CheckQuery is the rule for what people search for: 1 to MaxQuery characters once trimmed.
+// It answers the query trimmed, or input refused for q.
+func CheckQuery(query string) (string, error) {
+	q := strings.TrimSpace(query)
+	if q == "" || len(q) > MaxQuery {
+		return q, invalid.Field("q", "give 1 to %d characters to search for", MaxQuery)
+	}
+	return q, nil
+}
+
 // Search finds incidents, notes and postmortems that contain every word of the query, best
-// first.
+// first. The query is held to CheckQuery.
 func (s *Service) Search(ctx context.Context, query string, limit int) ([]Hit, error) {
-	return s.search(ctx, query, false, limit)
+	q, err := CheckQuery(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.search(ctx, q, false, limit)
 }
 
 // search runs a full-text query: every word must match, or with any set, at least one. On
 // PostgreSQL the text is parsed by the same parser as the documents, so "v2.4.1" stays one
 // term there, as it does in them.
 func (s *Service) search(ctx context.Context, text string, any bool, limit int) ([]Hit, error) {
+	// Incidents committed but not yet indexed are indexed first, so a search finds every
+	// incident whose opening was answered.
+	if err := s.flushIndex(ctx); err != nil {
+		return nil, err
+	}
 	terms := words(text, any)
 	if len(terms) == 0 {
 		return []Hit{}, nil

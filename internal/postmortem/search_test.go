@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/postmortem"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
@@ -34,7 +35,7 @@ func TestSearchFindsTheRightPastIncident(t *testing.T) {
 		ctx := context.Background()
 		w := newWorld(t, db, time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC))
 		for _, p := range pastIncidents {
-			inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: p.service, Title: p.title, SEV: "SEV3", Actor: alice})
+			inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: p.service, Title: p.title, SEV: "SEV3", Actor: alice}, w.cfg.Get())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +110,7 @@ func TestSearchFindsTheRightPastIncident(t *testing.T) {
 		})
 
 		t.Run("a new incident is shown similar past ones with how they were resolved", func(t *testing.T) {
-			inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Connection pool exhausted on the orders database", SEV: "SEV2", Actor: alice})
+			inc, err := w.incidents.Declare(ctx, incident.DeclareParams{ServiceID: "checkout", Title: "Connection pool exhausted on the orders database", SEV: "SEV2", Actor: alice}, w.cfg.Get())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,4 +141,65 @@ func TestSearchFindsTheRightPastIncident(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestIncidentsACrashLeftUnindexedAreFoundAfterTheCatchUp(t *testing.T) {
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC))
+		w.trigger(t, "checkout", "pool", "Database connection pool exhausted", "critical")
+		w.trigger(t, "search", "disk", "Disk full on the Postgres primary", "error")
+		w.pm.WaitIndexed()
+		// What a crash between an incident's commit and its indexing leaves: no document.
+		if db.Dialect == store.SQLite {
+			if _, err := db.Exec(ctx, `DELETE FROM search_fts`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec(ctx, `DELETE FROM search_docs`); err != nil {
+			t.Fatal(err)
+		}
+		if hits, err := w.pm.Search(ctx, "connection pool", 10); err != nil || len(hits) != 0 {
+			t.Fatalf("before the catch-up: %+v, %v; want nothing found", hits, err)
+		}
+		for range 2 { // a second catch-up finds nothing left to do
+			if err := w.pm.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []string{"connection pool", "disk full"} {
+			hits, err := w.pm.Search(ctx, q, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) != 1 || hits[0].Kind != "incident" {
+				t.Errorf("%q after the catch-up: %+v, want the one incident once", q, hits)
+			}
+		}
+	})
+}
+
+func TestAQueryIsOneTo500CharactersOnceTrimmed(t *testing.T) {
+	for _, c := range []struct {
+		name, query, want string
+		refused           bool
+	}{
+		{"a word is searched, trimmed", "  pool  ", "pool", false},
+		{"500 characters are searched", strings.Repeat("a", 500), strings.Repeat("a", 500), false},
+		{"nothing but spaces is refused", "   ", "", true},
+		{"501 characters are refused", strings.Repeat("a", 501), "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := postmortem.CheckQuery(c.query)
+			if c.refused {
+				if ie, ok := invalid.As(err); !ok || ie.Problems[0].Field != "q" {
+					t.Fatalf("CheckQuery(%q) = %v, want input refused for q", c.query, err)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("CheckQuery(%q) = %q, %v; want %q", c.query, got, err, c.want)
+			}
+		})
+	}
 }

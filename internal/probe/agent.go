@@ -31,17 +31,25 @@ type Agent struct {
 	Log     *slog.Logger
 	Client  *http.Client
 	Options Options
+	// Clock times the probes, the batches and the refreshes; the wall clock when nil.
+	Clock clock.Clock
 
-	mu      sync.Mutex
-	buf     []Result
-	dropped int
+	mu       sync.Mutex
+	buf      []Result
+	dropped  int // results the full buffer had no room for
+	expired  int // results too old for the server to take
+	lastSent time.Time
 }
 
 // maxBuffered bounds the results an agent keeps while the server is away.
 const maxBuffered = 50000
 
+// AgentBeat is how often an agent with nothing to report posts an empty batch, so that the
+// server, which watches each agent as a heartbeat, knows it is alive.
+const AgentBeat = 10 * time.Second
+
 // ErrUnauthorized is returned when the server refuses the agent's token.
-var ErrUnauthorized = errors.New("the server refused the token: it needs the responder role (nines token create --role responder)")
+var ErrUnauthorized = errors.New("the server refused the token: it needs an agent token of this location (nines token create --role agent --location L)")
 
 // Run probes until ctx is done. It fails at once if the server refuses the token, and otherwise
 // keeps going through outages of the server.
@@ -49,6 +57,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Client == nil {
 		a.Client = &http.Client{Timeout: 30 * time.Second}
 	}
+	a.Clock = a.clock()
 	if a.Refresh <= 0 {
 		a.Refresh = 30 * time.Second
 	}
@@ -71,27 +80,21 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 		a.Log.Warn("cannot reach the server yet; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
+		if !a.sleep(ctx, wait) {
 			return nil
-		case <-time.After(wait):
 		}
 	}
-	sched := NewScheduler(clock.Real{}, a.Workers, a.Location, a.enqueue)
+	sched := NewScheduler(a.Clock, a.Workers, a.Location, a.enqueue)
 	sched.Set(jobsFor(mons, a.Options, a.Log))
 	a.Log.Info("agent probing", "location", a.Location, "monitors", len(mons), "server", a.Server)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); sched.Run(ctx) }()
 	go func() { defer wg.Done(); a.sendLoop(ctx) }()
-	t := time.NewTicker(a.Refresh)
-	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		if !a.sleep(ctx, a.Refresh) {
 			wg.Wait()
 			return nil
-		case <-t.C:
 		}
 		mons, err := a.assignments(ctx)
 		if err != nil {
@@ -115,36 +118,66 @@ func (a *Agent) enqueue(_ context.Context, r Result) {
 }
 
 func (a *Agent) sendLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Hand in what the last second measured, briefly, before stopping.
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			a.flush(fctx)
-			cancel()
-			return
-		case <-t.C:
-		}
+	for a.sleep(ctx, time.Second) {
 		a.flush(ctx)
+	}
+	// Hand in what the last second measured, briefly, before stopping.
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	a.flush(fctx)
+	cancel()
+}
+
+// sleep waits d on the agent's clock; false when ctx ended first.
+func (a *Agent) sleep(ctx context.Context, d time.Duration) bool {
+	t := a.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C():
+		return true
 	}
 }
 
-// flush posts up to one batch of buffered results.
+// clock is the agent's clock: Clock, or the wall clock when it is nil.
+func (a *Agent) clock() clock.Clock {
+	if a.Clock == nil {
+		return clock.Real{}
+	}
+	return a.Clock
+}
+
+// flush posts up to one batch of buffered results. Results the server would refuse as too old
+// (ResultMaxAge, less a margin for the two clocks) are dropped first, so that they do not make
+// it refuse the batch that holds them.
 func (a *Agent) flush(ctx context.Context) {
 	a.mu.Lock()
+	cutoff, kept := a.clock().Now().Add(-ResultMaxAge+ResultMaxAhead), a.buf[:0]
+	for _, r := range a.buf {
+		if r.At.Before(cutoff) {
+			a.expired++
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	a.buf = kept
+	expired := a.expired
+	a.expired = 0
 	batch := a.buf
 	if len(batch) > 5000 {
 		batch = batch[:5000]
 	}
 	dropped := a.dropped
 	a.dropped = 0
+	quiet := a.clock().Now().Sub(a.lastSent) < AgentBeat
 	a.mu.Unlock()
 	if dropped > 0 {
 		a.Log.Warn("results dropped while the server was away", "count", dropped)
 	}
-	if len(batch) == 0 {
+	if expired > 0 {
+		a.Log.Warn("results dropped: older than the server takes", "count", expired, "max_age", ResultMaxAge)
+	}
+	if len(batch) == 0 && quiet {
 		return
 	}
 	err := a.post(ctx, batch)
@@ -163,6 +196,7 @@ func (a *Agent) flush(ctx context.Context) {
 	}
 	a.mu.Lock()
 	a.buf = a.buf[len(batch):]
+	a.lastSent = a.clock().Now()
 	a.mu.Unlock()
 }
 
@@ -203,10 +237,14 @@ func (a *Agent) do(ctx context.Context, method, path string, body []byte, out an
 
 func (a *Agent) assignments(ctx context.Context) ([]config.Monitor, error) {
 	var out struct {
-		Monitors []config.Monitor `json:"monitors"`
+		Monitors []Assignment `json:"monitors"`
 	}
 	err := a.do(ctx, "GET", "/api/v1/probe/assignments?location="+a.Location, nil, &out)
-	return out.Monitors, err
+	mons := make([]config.Monitor, len(out.Monitors))
+	for i, as := range out.Monitors {
+		mons[i] = as.Monitor()
+	}
+	return mons, err
 }
 
 func (a *Agent) post(ctx context.Context, rs []Result) error {

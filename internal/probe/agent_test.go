@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,7 +33,7 @@ func (s *agentServer) handler(tcpAddr string) http.Handler {
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
-		io.WriteString(w, `{"monitors":[{"ID":"db","Type":"tcp","Address":"`+tcpAddr+`","Interval":1000000000,"Timeout":500000000}]}`)
+		io.WriteString(w, `{"monitors":[{"id":"db","type":"tcp","address":"`+tcpAddr+`","interval_ns":1000000000,"timeout_ns":500000000}]}`)
 	})
 	mux.HandleFunc("POST /api/v1/probe/results", func(w http.ResponseWriter, r *http.Request) {
 		if code := s.failWith.Load(); code != 0 {
@@ -106,3 +107,43 @@ func TestAnAgentWithABadTokenStopsAtOnce(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnauthorized", err)
 	}
 }
+
+// TestAnAgentDropsResultsTooOldForTheServer: the server refuses a batch holding a result more
+// than a day old, and a refused batch is dropped whole. An agent that kept results through a
+// long outage sends those the server takes, and drops (and says so) those it would refuse.
+func TestAnAgentDropsResultsTooOldForTheServer(t *testing.T) {
+	s := &agentServer{tokenOK: true}
+	srv := httptest.NewServer(s.handler(tcpListener(t)))
+	defer srv.Close()
+	var log logLines
+	a := &Agent{Server: srv.URL, Token: "nines_x", Location: "eu-west", Client: srv.Client(), Log: slog.New(slog.NewTextHandler(&log, nil))}
+	now := time.Now()
+	for _, age := range []time.Duration{25 * time.Hour, ResultMaxAge, time.Hour, time.Second} {
+		a.enqueue(context.Background(), Result{MonitorID: "db", Location: "eu-west", At: now.Add(-age), OK: true})
+	}
+	a.flush(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.results) != 2 || s.results[0].At.Before(now.Add(-2*time.Hour)) {
+		t.Errorf("the server got %d results (%+v), want the two of the last hour", len(s.results), s.results)
+	}
+	if !log.has("results dropped: older than the server takes") || !log.has("count=2") {
+		t.Errorf("the agent does not say it dropped two results:\n%s", log.String())
+	}
+}
+
+type logLines struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *logLines) String() string { l.mu.Lock(); defer l.mu.Unlock(); return string(l.b) }
+
+func (l *logLines) has(s string) bool { return strings.Contains(l.String(), s) }

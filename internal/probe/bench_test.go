@@ -122,8 +122,8 @@ func BenchmarkTenThousandMonitors(b *testing.B) {
 	db, dir := benchDB(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.Real{}
-	incidents := incident.New(db, clk)
-	pipeline := alert.NewPipeline(db, incidents, clk)
+	incidents := incident.New(db, clk, nil)
+	pipeline := alert.NewPipeline(db, incidents, clk, alert.Options{})
 	go pipeline.Run()
 	defer pipeline.Close()
 	runner := timers.NewRunner(db, clk, log)

@@ -58,6 +58,19 @@ type httpChecker struct {
 	body    string
 	expect  config.Expect
 	ua      string
+	warn    time.Duration // certificate expiry warning, for https:// URLs
+	now     func() time.Time
+}
+
+// redirectError is a redirect chain longer than the monitor allows: its own cause, not a
+// connection failure.
+type redirectError struct {
+	max  int
+	last string
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("more than %d redirects (the last to %s)", e.max, e.last)
 }
 
 func newHTTPChecker(m *config.Monitor, opt Options) *httpChecker {
@@ -76,7 +89,7 @@ func newHTTPChecker(m *config.Monitor, opt Options) *httpChecker {
 			return http.ErrUseLastResponse
 		}
 		if len(via) > max {
-			return fmt.Errorf("more than %d redirects", max)
+			return &redirectError{max: max, last: req.URL.Redacted()}
 		}
 		return nil
 	}}
@@ -84,7 +97,8 @@ func newHTTPChecker(m *config.Monitor, opt Options) *httpChecker {
 	if ua == "" {
 		ua = "nines-monitor"
 	}
-	return &httpChecker{client: c, method: m.Method, url: m.URL, headers: m.Headers, body: m.Body, expect: m.Expect, ua: ua}
+	return &httpChecker{client: c, method: m.Method, url: m.URL, headers: m.Headers, body: m.Body, expect: m.Expect, ua: ua,
+		warn: m.ExpiryWarning.D(), now: time.Now}
 }
 
 func (h *httpChecker) Check(ctx context.Context) Outcome {
@@ -129,7 +143,7 @@ func (h *httpChecker) Check(ctx context.Context) Outcome {
 	}
 	for k, v := range h.expect.Headers {
 		if got := resp.Header.Get(k); got != v {
-			return fail(CauseBody, latency, "header %s is %q, want %q", k, got, v)
+			return fail(CauseHeader, latency, "header %s is %q, want %q", k, got, v)
 		}
 	}
 	if s := h.expect.BodyContains; s != "" && !bytes.Contains(data, []byte(s)) {
@@ -148,10 +162,25 @@ func (h *httpChecker) Check(ctx context.Context) Outcome {
 			return fail(CauseBody, latency, "%s is %q, want %q", j.Path, got, j.Equals)
 		}
 	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 && h.warn > 0 {
+		if o, soon := expiring(resp.TLS.PeerCertificates[0], resp.Request.URL.Hostname(), h.warn, h.now(), latency); soon {
+			return o
+		}
+	}
 	if max := h.expect.MaxResponseTime.D(); max > 0 && latency > max {
 		return fail(CauseSlow, latency, "answered in %s, more than %s", latency.Round(time.Millisecond), max)
 	}
 	return Outcome{OK: true, Latency: latency}
+}
+
+// expiring fails a check whose certificate expires within the warning period.
+func expiring(leaf *x509.Certificate, name string, warn time.Duration, now time.Time, latency time.Duration) (Outcome, bool) {
+	left := leaf.NotAfter.Sub(now)
+	if left >= warn {
+		return Outcome{}, false
+	}
+	return fail(CauseExpiry, latency, "certificate for %s expires in %s (%s), within the %s warning",
+		name, roundDays(left), leaf.NotAfter.UTC().Format(time.RFC3339), roundDays(warn)), true
 }
 
 // classify names the cause of a transport error.
@@ -163,7 +192,10 @@ func classify(ctx context.Context, err error, latency time.Duration) Outcome {
 	var invalid x509.CertificateInvalidError
 	var recordErr tls.RecordHeaderError
 	var alert tls.AlertError
+	var redirect *redirectError
 	switch {
+	case errors.As(err, &redirect):
+		return fail(CauseRedirect, latency, "%v", redirect)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return fail(CauseTimeout, latency, "no answer within %s", latency.Round(time.Millisecond))
 	case errors.As(err, &dnsErr):
@@ -232,11 +264,8 @@ func (t *tlsChecker) Check(ctx context.Context) Outcome {
 	if len(certs) == 0 {
 		return fail(CauseTLS, latency, "the server sent no certificate")
 	}
-	leaf := certs[0]
-	left := leaf.NotAfter.Sub(t.now())
-	if left < t.warn {
-		return fail(CauseExpiry, latency, "certificate for %s expires in %s (%s), within the %s warning",
-			t.config.ServerName, roundDays(left), leaf.NotAfter.UTC().Format(time.RFC3339), roundDays(t.warn))
+	if o, soon := expiring(certs[0], t.config.ServerName, t.warn, t.now(), latency); soon {
+		return o
 	}
 	return Outcome{OK: true, Latency: latency}
 }

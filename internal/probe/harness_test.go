@@ -46,8 +46,8 @@ func newNode(t *testing.T, db *store.DB, yaml string, start time.Time, leader bo
 	}
 	h := &harness{t: t, db: db, clock: clock.NewFake(start), live: config.NewLive(cfg)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.incidents = incident.New(db, h.clock)
-	pipeline := alert.NewPipeline(db, h.incidents, h.clock)
+	h.incidents = incident.New(db, h.clock, nil)
+	pipeline := alert.NewPipeline(db, h.incidents, h.clock, alert.Options{})
 	runner := timers.NewRunner(db, h.clock, log)
 	h.mon = New(db, h.clock, log, h.live, pipeline, runner, Options{})
 	ctx, cancel := context.WithCancel(context.Background())

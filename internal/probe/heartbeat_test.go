@@ -54,8 +54,14 @@ func TestHeartbeats(t *testing.T) {
 			if err := h.mon.Ping(ctx, backupUUID, Ping{Kind: PingSuccess, ExitCode: -1}); err != nil {
 				t.Fatal(err)
 			}
-			if inc := h.incidentsOf("backups")[0]; inc.State != incident.Resolved {
-				t.Fatalf("incident %s after a new ping, want resolved", inc.State)
+			if incs := h.incidentsOf("backups"); len(incs) != 1 || incs[0].State != incident.Resolved {
+				for _, inc := range incs {
+					evs, _ := h.incidents.Timeline(ctx, inc.ID)
+					for _, e := range evs {
+						t.Logf("incident %d: %v %s %s %s", inc.ID, e.At, e.Type, e.Actor, e.Data)
+					}
+				}
+				t.Fatalf("incidents %+v after a new ping, want the one resolved", incs)
 			}
 		})
 	})
@@ -153,6 +159,32 @@ func TestHeartbeatsAgreeAcrossNodes(t *testing.T) {
 		incs := a.incidentsOf("backups")
 		if len(incs) != 1 || incs[0].State != incident.Resolved {
 			t.Fatalf("incidents %+v, want the one opened on node a resolved by the ping to node b", incs)
+		}
+	})
+}
+
+func FuzzParsePingURL(f *testing.F) {
+	for _, s := range []string{"5b6c1c36-1d7e-4d2b-9a43-6f1e0c2b7a10", "5b6c1c36-1d7e-4d2b-9a43-6f1e0c2b7a10/start",
+		"5B6C1C36-1D7E-4D2B-9A43-6F1E0C2B7A10/255", "fqOOd6-F4MMNuCEnzTU01w/db-backups", "fqOOd6-F4MMNuCEnzTU01w/db-backups/fail",
+		"key/slug/log/x", "", "/", "a//b", "key", "5b6c1c36-1d7e-4d2b-9a43-6f1e0c2b7a10/start/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		target, kind, code, err := ParsePingURL(s)
+		if err != nil {
+			if len(err.Error()) > 300 {
+				t.Fatalf("%q: an error of %d bytes echoes too much of the URL", s, len(err.Error()))
+			}
+			return
+		}
+		if (target.UUID == "") == (target.PingKey == "") || (target.PingKey != "") != (target.Slug != "") {
+			t.Fatalf("%q parsed to %+v: want a uuid, or a ping key with a slug", s, target)
+		}
+		if target.UUID != "" && (!IsUUID(target.UUID) || target.UUID != strings.ToLower(target.UUID)) {
+			t.Fatalf("%q parsed to uuid %q", s, target.UUID)
+		}
+		if strings.Contains(target.PingKey+target.Slug, "/") || kind == "" || code > 255 || (kind == PingSuccess && code > 0) {
+			t.Fatalf("%q parsed to %+v %s %d", s, target, kind, code)
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -43,6 +44,11 @@ type History struct {
 	mu      sync.Mutex
 	pending []Result
 	pages   map[pageKey]*page
+	// flushing is held by a flush for its whole run, and shared by reads of what is stored
+	// together with what is not: two flushes must not both merge a stored page into memory
+	// (counting it twice), and a read must not see results that have left memory and have not
+	// reached the database yet.
+	flushing sync.RWMutex
 
 	summaryMu  sync.Mutex // serializes Summaries, so concurrent lists share one read
 	summaryKey [2]int64
@@ -106,6 +112,8 @@ func mod(a, b int64) int64 {
 
 // Flush writes pending raw results and every changed page, and forgets pages of past hours.
 func (h *History) Flush(ctx context.Context) error {
+	h.flushing.Lock()
+	defer h.flushing.Unlock()
 	// A page first seen since start-up continues the stored row of its hour, if any.
 	h.mu.Lock()
 	var unloaded []pageKey
@@ -585,32 +593,27 @@ type DayBar struct {
 	Failures int64
 }
 
-// Days returns the last n UTC days up to now, oldest first, for uptime bars.
-func (h *History) Days(ctx context.Context, monitorID string, n int) ([]DayBar, error) {
+// Days returns the last n UTC days up to now, oldest first, for uptime bars; checks made
+// during skip (maintenance windows) are left out of them.
+func (h *History) Days(ctx context.Context, monitorID string, n int, skip []config.Interval) ([]DayBar, error) {
 	now := h.clock.Now().UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	first := today.AddDate(0, 0, -(n - 1))
 	bars := make([]DayBar, n)
+	edges := make([]time.Time, n+1)
 	for i := range bars {
 		bars[i].Day = first.AddDate(0, 0, i)
+		edges[i] = bars[i].Day
 	}
-	rows, err := h.db.Query(ctx, `SELECT start, total, failed FROM probe_rollups WHERE monitor_id = ? AND start >= ?`, monitorID, first.UnixMilli())
+	edges[n] = today.AddDate(0, 0, 1)
+	counts, err := h.CountsOutside(ctx, monitorID, edges, skip)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var start, total, failed int64
-		if err := rows.Scan(&start, &total, &failed); err != nil {
-			return nil, err
-		}
-		i := int((start - first.UnixMilli()) / (24 * 3600 * 1000))
-		if i >= 0 && i < n {
-			bars[i].Checks += total
-			bars[i].Failures += failed
-		}
+	for i, c := range counts {
+		bars[i].Checks, bars[i].Failures = c.Checks, c.Failures
 	}
-	return bars, rows.Err()
+	return bars, nil
 }
 
 // LatencyPoint is the latency of one hour, for charts.
@@ -678,28 +681,29 @@ func (h *History) Recent(ctx context.Context, monitorID string, limit int, failu
 // Run flushes raw results every second and pages every minute, and compacts every minute (so
 // each round deletes little), until ctx is done; then it flushes once more.
 func (h *History) Run(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	lastPages, lastCompact := time.Now(), time.Time{}
+	lastPages, lastCompact := h.clock.Now(), time.Time{}
 	for {
+		tick := h.clock.NewTimer(time.Second)
 		select {
 		case <-ctx.Done():
+			tick.Stop()
 			if err := h.Flush(context.Background()); err != nil {
 				h.log.Error("flush probe history", "err", err)
 			}
 			return
-		case <-tick.C:
+		case <-tick.C():
 		}
-		if time.Since(lastPages) >= time.Minute {
-			lastPages = time.Now()
+		now := h.clock.Now()
+		if now.Sub(lastPages) >= time.Minute {
+			lastPages = now
 			if err := h.Flush(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("flush probe history", "err", err)
 			}
 		} else if err := h.flushRaw(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("flush probe results", "err", err)
 		}
-		if time.Since(lastCompact) >= time.Minute && (h.Compacts == nil || h.Compacts()) {
-			lastCompact = time.Now()
+		if now.Sub(lastCompact) >= time.Minute && (h.Compacts == nil || h.Compacts()) {
+			lastCompact = now
 			if err := h.Compact(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("compact probe history", "err", err)
 			}
@@ -708,6 +712,8 @@ func (h *History) Run(ctx context.Context) {
 }
 
 func (h *History) flushRaw(ctx context.Context) error {
+	h.flushing.Lock()
+	defer h.flushing.Unlock()
 	h.mu.Lock()
 	pending := h.pending
 	h.pending = nil
@@ -739,6 +745,44 @@ type Minute struct {
 	P50, P95, P99 time.Duration
 }
 
+// rollups reads the monitor's rollup pages over [f, t) (unix ms), with what this node holds
+// but has not flushed laid over them: the minute pages by start, and the hour pages of the
+// minutes already coarsened.
+func (h *History) rollups(ctx context.Context, monitorID string, f, t int64) (map[int64]*page, []*page, error) {
+	h.flushing.RLock()
+	defer h.flushing.RUnlock()
+	pages := map[int64]*page{}
+	var hours []*page
+	rows, err := h.db.Query(ctx, `SELECT res, start, slots FROM probe_rollups
+		WHERE monitor_id = ? AND ((res = ? AND start >= ? AND start < ?) OR (res = ? AND start >= ? AND start < ?))`,
+		monitorID, resMinute, f-mod(f, 3600*1000), t, resHour, f-mod(f, 24*3600*1000), t)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p := &page{}
+		var z []byte
+		if err := rows.Scan(&p.res, &p.start, &z); err != nil {
+			return nil, nil, err
+		}
+		if p.slots, err = decodeSlots(z); err != nil {
+			return nil, nil, fmt.Errorf("rollup of %s at %d: %w", monitorID, p.start, err)
+		}
+		if p.res == resHour {
+			hours = append(hours, p)
+		} else {
+			pages[p.start] = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
+	h.overlay(monitorID, f, t, pages)
+	return pages, hours, nil
+}
+
 // Minutes returns a monitor's minutes that start in [from, to), oldest first, leaving out
 // minutes without checks: the per-minute rollups, the results of the minute in progress not
 // flushed yet, and, past MinuteRetention, the hourly rollups.
@@ -751,34 +795,10 @@ func (h *History) Minutes(ctx context.Context, monitorID string, from, to time.T
 	if t <= f {
 		return nil, nil
 	}
-	pages := map[int64]*page{} // minute pages by start
-	var hours []*page
-	rows, err := h.db.Query(ctx, `SELECT res, start, slots FROM probe_rollups
-		WHERE monitor_id = ? AND ((res = ? AND start >= ? AND start < ?) OR (res = ? AND start >= ? AND start < ?))`,
-		monitorID, resMinute, f-mod(f, 3600*1000), t, resHour, f-mod(f, 24*3600*1000), t)
+	pages, hours, err := h.rollups(ctx, monitorID, f, t)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		p := &page{}
-		var z []byte
-		if err := rows.Scan(&p.res, &p.start, &z); err != nil {
-			return nil, err
-		}
-		if p.slots, err = decodeSlots(z); err != nil {
-			return nil, fmt.Errorf("rollup of %s at %d: %w", monitorID, p.start, err)
-		}
-		if p.res == resHour {
-			hours = append(hours, p)
-		} else {
-			pages[p.start] = p
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	h.overlay(monitorID, f, t, pages)
 
 	var out []Minute
 	for _, p := range hours {

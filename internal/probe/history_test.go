@@ -192,3 +192,31 @@ func TestSketchMergeAddsEveryBin(t *testing.T) {
 		})
 	}
 }
+
+// TestTheHistoryLoopRunsOnNinesClock: the loop that writes results down is timed by the clock
+// it is given, so a test moves time instead of waiting for it: a minute on the clock writes
+// the minute's rollup, which the wall clock would take a minute to do.
+func TestTheHistoryLoopRunsOnNinesClock(t *testing.T) {
+	db := storetest.SQLite(t, []store.Schema{store.OwnSchema, Schema})
+	clk := clock.NewFake(time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+	h := NewHistory(db, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	h.Add(Result{MonitorID: "api", Location: "local", At: clk.Now(), Cause: CauseTimeout, Message: "timed out"})
+	rollups := func() int {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM probe_rollups`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := rollups(); n != 0 {
+		t.Fatalf("%d rollups written before any time passed on the clock", n)
+	}
+	storetest.Eventually(t, 5*time.Second, "the rollup written once a minute passed on the clock", func() bool {
+		clk.Advance(10 * time.Second)
+		return rollups() > 0
+	})
+}

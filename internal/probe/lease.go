@@ -61,10 +61,15 @@ func (m *Monitors) lease(ctx context.Context) {
 			lastClaim = now
 			m.renew(ctx)
 		}
+		// A pause made on another node reaches this one within a second.
+		if err := m.syncPauses(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("read the pauses of monitors", "err", err)
+		}
 		if m.Leading() {
 			if err := m.drainInbox(ctx); err != nil && ctx.Err() == nil {
 				m.log.Error("take agent results from the inbox", "err", err)
 			}
+			m.sweep(ctx)
 		}
 		t := m.clock.NewTimer(time.Second)
 		select {
@@ -88,7 +93,8 @@ func (m *Monitors) renew(ctx context.Context) {
 	was := m.leader.Swap(held)
 	switch {
 	case held && !was:
-		// Take over where the last holder left off.
+		// Take over where the last holder left off: the saved states carry when each
+		// location last reported, so a silent one stays silent.
 		if err := m.load(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("load monitor states", "err", err)
 		}
@@ -101,12 +107,20 @@ func (m *Monitors) renew(ctx context.Context) {
 		if err := m.load(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("load monitor states", "err", err)
 		}
-	case m.db.Dialect == store.Postgres:
-		// Other nodes answer the API from what the holder saves.
+	default:
+		// Other nodes answer the API from what the holder saves, and a node that starts or
+		// takes over counts each location's silence from the time saved here.
 		if err := m.saveChecked(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("save monitor states", "err", err)
 		}
 	}
+}
+
+// inboxResult is an agent's result waiting for the lease holder, with when it reached nines:
+// its freshness counts from then, not from when the holder takes it.
+type inboxResult struct {
+	Result
+	ReceivedAt int64 `json:"received_at"` // unix ms, by the clock of the node that took it
 }
 
 // Accept takes results from an agent: the lease holder folds them in now, another node leaves
@@ -120,9 +134,10 @@ func (m *Monitors) Accept(ctx context.Context, rs []Result) error {
 		}
 		return nil
 	}
+	now := m.clock.Now().UnixMilli()
 	return m.db.Tx(ctx, func(tx *store.Tx) error {
 		for _, r := range rs {
-			b, _ := json.Marshal(r)
+			b, _ := json.Marshal(inboxResult{Result: r, ReceivedAt: now})
 			if _, err := tx.Exec(ctx, `INSERT INTO probe_inbox (result) VALUES (?)`, string(b)); err != nil {
 				return err
 			}
@@ -138,14 +153,14 @@ func (m *Monitors) drainInbox(ctx context.Context) error {
 			return err
 		}
 		var last int64
-		var rs []Result
+		var rs []inboxResult
 		for rows.Next() {
 			var text string
 			if err := rows.Scan(&last, &text); err != nil {
 				rows.Close()
 				return err
 			}
-			var r Result
+			var r inboxResult
 			if json.Unmarshal([]byte(text), &r) == nil {
 				rs = append(rs, r)
 			}
@@ -158,7 +173,11 @@ func (m *Monitors) drainInbox(ctx context.Context) error {
 			return nil
 		}
 		for _, r := range rs {
-			if err := m.Report(ctx, r); err != nil {
+			received := m.clock.Now()
+			if r.ReceivedAt > 0 {
+				received = time.UnixMilli(r.ReceivedAt)
+			}
+			if err := m.report(ctx, r.Result, received); err != nil {
 				// A monitor removed since: the result means nothing now.
 				m.log.Warn("dropping an agent result", "monitor", r.MonitorID, "err", err)
 			}
@@ -169,8 +188,9 @@ func (m *Monitors) drainInbox(ctx context.Context) error {
 	}
 }
 
-// saveChecked writes the states checked since they were last saved, so nodes off the lease
-// show fresh views.
+// saveChecked writes the states checked since they were last saved, in one transaction, so
+// nodes off the lease show fresh views and a node that starts or takes over knows when each
+// location last reported (at most a renewal, 5 s, behind).
 func (m *Monitors) saveChecked(ctx context.Context) error {
 	m.mu.Lock()
 	var dirty []*state
@@ -180,10 +200,8 @@ func (m *Monitors) saveChecked(ctx context.Context) error {
 		}
 	}
 	m.mu.Unlock()
-	for _, st := range dirty {
-		if err := m.saveState(ctx, st); err != nil {
-			return err
-		}
+	if len(dirty) == 0 {
+		return nil
 	}
-	return nil
+	return m.saveStates(ctx, dirty)
 }

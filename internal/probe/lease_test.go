@@ -37,9 +37,8 @@ monitors:
 			v, _ := a.mon.View("api")
 			return v.Status == StatusDown && v.Locations["eu-west"] != nil && v.Locations["eu-west"].Cause == CauseConnect
 		})
-		if n := len(a.incidentsOf("web")); n != 1 {
-			t.Fatalf("%d incidents, want 1 (quorum 1 of 2 locations)", n)
-		}
+		// The status moves first, then the alert is submitted.
+		storetest.Eventually(t, 5*time.Second, "one incident (quorum 1 of 2 locations)", func() bool { return len(a.incidentsOf("web")) == 1 })
 		// The other node shows what the holder decided.
 		storetest.Eventually(t, 5*time.Second, "the other node to follow the saved state", func() bool {
 			b.clock.Advance(time.Second)

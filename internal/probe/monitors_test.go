@@ -99,30 +99,6 @@ monitors:
 	}
 }
 
-func TestMaintenanceRecordsButDoesNotPage(t *testing.T) {
-	db := storetest.SQLite(t, testSchemas)
-	tg := newTarget(t)
-	tg.status.Store(503)
-	h := newHarness(t, db, fmt.Sprintf(`services: [{id: web}]
-monitors:
-  - {id: api, service: web, type: http, url: %s, interval: 10s}
-maintenance:
-  - {id: upgrade, services: [web], start: '2026-03-02T10:00:00Z', end: '2026-03-02T10:00:30Z'}
-`, tg.srv.URL), t0)
-	h.step(10*time.Second, 1)
-	h.step(10*time.Second, 1)
-	if s := h.status("api"); s != StatusDown {
-		t.Fatalf("status %s during maintenance, want down (recorded)", s)
-	}
-	if n := len(h.incidentsOf("web")); n != 0 {
-		t.Fatalf("%d incidents during maintenance, want none", n)
-	}
-	h.step(20*time.Second, 1) // the window has ended and it is still down: now it pages
-	if n := len(h.incidentsOf("web")); n != 1 {
-		t.Fatalf("%d incidents after the window, want 1", n)
-	}
-}
-
 func TestRemovingOrPausingADownMonitorResolvesItsIncident(t *testing.T) {
 	for _, change := range []string{"removed", "paused"} {
 		t.Run("a monitor "+change+" by a reload", func(t *testing.T) {

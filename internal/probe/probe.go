@@ -19,17 +19,19 @@ type Cause string
 
 // Causes of a failed check.
 const (
-	CauseNone    Cause = ""
-	CauseDNS     Cause = "dns"     // the name did not resolve
-	CauseConnect Cause = "connect" // refused, reset, unreachable
-	CauseTLS     Cause = "tls"     // handshake or certificate verification failed
-	CauseExpiry  Cause = "expiry"  // the certificate expires within the warning period
-	CauseStatus  Cause = "status"  // unexpected HTTP status or DNS answer code
-	CauseBody    Cause = "body"    // body, JSON value or DNS answer not as expected
-	CauseSlow    Cause = "slow"    // answered, but slower than max_response_time
-	CauseTimeout Cause = "timeout" // no answer within the timeout
-	CauseMissed  Cause = "late"    // a heartbeat did not arrive in time
-	CauseFailed  Cause = "fail"    // a heartbeat reported failure (/fail or a non-zero exit code)
+	CauseNone     Cause = ""
+	CauseDNS      Cause = "dns"      // the name did not resolve
+	CauseConnect  Cause = "connect"  // refused, reset, unreachable
+	CauseTLS      Cause = "tls"      // handshake or certificate verification failed
+	CauseExpiry   Cause = "expiry"   // the certificate expires within the warning period
+	CauseStatus   Cause = "status"   // unexpected HTTP status or DNS answer code
+	CauseRedirect Cause = "redirect" // more redirects than max_redirects, or a redirect loop
+	CauseHeader   Cause = "header"   // a response header not as expected
+	CauseBody     Cause = "body"     // body, JSON value or DNS answer not as expected
+	CauseSlow     Cause = "slow"     // answered, but slower than max_response_time
+	CauseTimeout  Cause = "timeout"  // no answer within the timeout
+	CauseMissed   Cause = "late"     // a heartbeat did not arrive in time
+	CauseFailed   Cause = "fail"     // a heartbeat reported failure (/fail or a non-zero exit code)
 )
 
 // Outcome is what one check saw.
@@ -56,6 +58,14 @@ type Options struct {
 	// UserAgent is sent by HTTP checks (default "nines-monitor"); agents add their location so
 	// a target's owner can tell probes apart.
 	UserAgent string
+
+	// The monitors' (New's) hooks into the rest of nines; what is left out has the default its
+	// field says.
+
+	// Muted reports whether a maintenance window that names the monitor covers t: the monitor
+	// goes on checking and recording, but going down raises no alert until then. By default
+	// nothing is muted.
+	Muted func(monitorID string, at time.Time) bool
 }
 
 // NewChecker builds the checker of a probe monitor.

@@ -2,7 +2,9 @@ package probe
 
 import "github.com/nines-dev/nines/internal/store"
 
-// Schema holds probe results, their rollups, each monitor's state and heartbeat pings.
+// Schema holds probe results, their rollups, each monitor's state, heartbeat pings (with the
+// run id that pairs a start with its finish), each remote agent's last contact, and the pauses
+// of monitors made at run time (monitor_pauses: open while resumed_at is 0).
 //
 // probe_results keeps each check for a short window only. probe_rollups keeps one row per
 // monitor per hour (res 60: sixty one-minute slots) and, after the minute retention, one row per
@@ -64,4 +66,24 @@ CREATE TABLE probe_inbox (
 	id {{id}},
 	result TEXT NOT NULL
 );
+`, `
+ALTER TABLE heartbeat_pings ADD COLUMN rid TEXT NOT NULL DEFAULT '';
+CREATE TABLE probe_agents (
+	location TEXT PRIMARY KEY,
+	last_seen BIGINT NOT NULL,
+	status TEXT NOT NULL,
+	since BIGINT NOT NULL,
+	alerted INTEGER NOT NULL
+);
+`, `
+CREATE TABLE monitor_pauses (
+	id {{id}},
+	monitor_id TEXT NOT NULL,
+	paused_at BIGINT NOT NULL,
+	paused_by TEXT NOT NULL,
+	until_at BIGINT NOT NULL,
+	resumed_at BIGINT NOT NULL,
+	resumed_by TEXT NOT NULL
+);
+CREATE INDEX monitor_pauses_monitor ON monitor_pauses (monitor_id, resumed_at);
 `}}

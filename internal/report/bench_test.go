@@ -26,8 +26,8 @@ func BenchmarkIncidentMetrics(b *testing.B) {
 	cfg, _ := config.Parse("nines.yaml", []byte(cfgYAML))
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(start)
-	incs := incident.New(db, clk)
-	pipe := alert.NewPipeline(db, incs, clk)
+	incs := incident.New(db, clk, nil)
+	pipe := alert.NewPipeline(db, incs, clk, alert.Options{})
 	actor := incident.Actor{Name: "integration:test", Source: "test"}
 	err := db.Tx(ctx, func(tx *store.Tx) error {
 		for i := 0; i < 10000; i++ {

@@ -13,6 +13,8 @@ import (
 	"github.com/nines-dev/nines/internal/change"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/oncall"
+	"github.com/nines-dev/nines/internal/severity"
 )
 
 // Service computes reports.
@@ -33,6 +35,27 @@ func New(incidents *incident.Service, alerts *alert.Pipeline, changes *change.St
 type Scope struct {
 	Services []string
 	From, To time.Time
+	// Drills are the incidents chaos drills took as theirs; IncludeDrills counts them as any
+	// other. By default they are left out: a planned failure says nothing of how incidents go.
+	Drills        map[int64]bool
+	IncludeDrills bool
+}
+
+// leaveOut drops the drills' incidents from facts unless the scope includes them, and counts
+// the drills' incidents among facts.
+func (sc Scope) leaveOut(facts []incident.Facts) ([]incident.Facts, int) {
+	n := 0
+	kept := facts[:0:0]
+	for _, f := range facts {
+		if sc.Drills[f.ID] {
+			n++
+			if !sc.IncludeDrills {
+				continue
+			}
+		}
+		kept = append(kept, f)
+	}
+	return kept, n
 }
 
 // Incidents is the incident metrics report. A mean is null when no incident has the times it
@@ -47,6 +70,10 @@ type Incidents struct {
 	Counted     Counted        `json:"counted"`
 	BySEV       map[string]int `json:"by_severity"`
 	Open        int            `json:"open"`
+	// Drills is how many of the period's incidents were chaos drills'; DrillsIncluded whether
+	// they are counted in the figures above (drills=include) or left out (the default).
+	Drills         int  `json:"drill_incidents"`
+	DrillsIncluded bool `json:"drills_included"`
 }
 
 // Counted is how many incidents each mean was taken over.
@@ -66,8 +93,9 @@ func (s *Service) IncidentMetrics(ctx context.Context, sc Scope) (Incidents, err
 	if err != nil {
 		return Incidents{}, err
 	}
-	r := Incidents{From: sc.From, To: sc.To, Incidents: len(facts), BySEV: map[string]int{}}
-	for _, lvl := range config.SEVLevels {
+	facts, drills := sc.leaveOut(facts)
+	r := Incidents{From: sc.From, To: sc.To, Incidents: len(facts), BySEV: map[string]int{}, Drills: drills, DrillsIncluded: sc.IncludeDrills}
+	for _, lvl := range severity.Levels {
 		r.BySEV[lvl] = 0
 	}
 	var d, a, res []time.Duration
@@ -140,20 +168,67 @@ type Bands struct {
 	TimeToRestore       string `json:"time_to_restore"`
 }
 
-// Four computes the four keys. A deploy failed if an incident of its service started (impact
-// start, else opened) after it and within incidents.change_failure_window (24h by default).
+// Four computes the four keys. Deployment frequency, lead time and time to restore count the
+// deploys and incidents of the scope. The change failure rate is the share of the scope's deploys
+// that caused an incident, as Four Keys counts it: an incident is attributed to one deploy, the
+// one named on it (POST /api/v1/incidents/{id}/cause), whatever its service, else its service's
+// last deploy at or before the impact started (or the incident opened), if that deploy is at most
+// incidents.change_failure_window (24h by default) older. Several incidents of one deploy fail
+// it once; a deploy that only came before another one that failed did not fail. A deploy fails
+// by the same incidents in a service's report as in the org-wide one, so the per-service failed
+// deploys add up to the org-wide count.
 func (s *Service) Four(ctx context.Context, sc Scope) (DORA, error) {
 	window := s.config.Get().Incidents.ChangeFailureWindow.D()
 	deploys, err := s.changes.List(ctx, change.Query{ServiceIDs: sc.Services, From: sc.From, To: sc.To, Kind: change.KindDeploy, Limit: 5000})
 	if err != nil {
 		return DORA{}, err
 	}
-	// Incidents up to one window past the end can still fail a deploy inside the scope.
-	facts, err := s.incidents.FactsIn(ctx, incident.Range{ServiceIDs: sc.Services, From: sc.From.Add(-window), To: sc.To.Add(window)})
+	// Incidents up to one window past the end can still be caused by a deploy inside the scope,
+	// and deploys up to one window before the start can have caused an incident inside it. An
+	// incident of any service may name a deploy of the scope as its cause, so every service's
+	// incidents are read; time to restore counts the scope's own.
+	facts, err := s.incidents.FactsIn(ctx, incident.Range{From: sc.From.Add(-window), To: sc.To.Add(window)})
 	if err != nil {
 		return DORA{}, err
 	}
-	r := DORA{From: sc.From, To: sc.To, Deployments: len(deploys)}
+	// A drill's incident is a planned failure: no deploy failed, nothing was restored.
+	facts, _ = sc.leaveOut(facts)
+	inServices := func(id string) bool {
+		if len(sc.Services) == 0 {
+			return true
+		}
+		for _, s := range sc.Services {
+			if s == id {
+				return true
+			}
+		}
+		return false
+	}
+	around, err := s.changes.List(ctx, change.Query{ServiceIDs: sc.Services, From: sc.From.Add(-window), To: sc.To.Add(window), Kind: change.KindDeploy, Limit: 5000})
+	if err != nil {
+		return DORA{}, err
+	}
+	inScope := make(map[int64]bool, len(deploys))
+	for _, d := range deploys {
+		inScope[d.ID] = true
+	}
+	failed := map[int64]bool{}
+	for _, f := range facts {
+		cause, named, err := s.changes.CauseOf(ctx, f.ID)
+		if err != nil {
+			return DORA{}, err
+		}
+		if !named {
+			if !inServices(f.ServiceID) {
+				continue
+			}
+			cause = lastDeployBefore(around, f, window)
+		}
+		if inScope[cause] {
+			failed[cause] = true
+		}
+	}
+	r := DORA{From: sc.From, To: sc.To, Deployments: len(deploys), FailedDeployments: len(failed)}
 	if days := sc.To.Sub(sc.From).Hours() / 24; days > 0 {
 		r.DeploymentFrequency = float64(len(deploys)) / days
 	}
@@ -161,16 +236,6 @@ func (s *Service) Four(ctx context.Context, sc Scope) (DORA, error) {
 	for _, d := range deploys {
 		if d.CommitAt != nil && !d.CommitAt.After(d.At) {
 			lead = append(lead, d.At.Sub(*d.CommitAt))
-		}
-		for _, f := range facts {
-			start := f.CreatedAt
-			if f.ImpactStartedAt != nil {
-				start = *f.ImpactStartedAt
-			}
-			if f.ServiceID == d.ServiceID && start.After(d.At) && !start.After(d.At.Add(window)) {
-				r.FailedDeployments++
-				break
-			}
 		}
 	}
 	r.LeadTimeSeconds = median(lead)
@@ -180,7 +245,7 @@ func (s *Service) Four(ctx context.Context, sc Scope) (DORA, error) {
 	}
 	var restore []time.Duration
 	for _, f := range facts {
-		if f.CreatedAt.Before(sc.From) || !f.CreatedAt.Before(sc.To) || f.ResolvedAt == nil {
+		if f.CreatedAt.Before(sc.From) || !f.CreatedAt.Before(sc.To) || f.ResolvedAt == nil || !inServices(f.ServiceID) {
 			continue
 		}
 		restore = append(restore, f.ResolvedAt.Sub(f.CreatedAt))
@@ -188,12 +253,45 @@ func (s *Service) Four(ctx context.Context, sc Scope) (DORA, error) {
 	r.TimeToRestoreSeconds = median(restore)
 	r.Bands = Bands{
 		DeploymentFrequency: FrequencyBand(r.DeploymentFrequency, len(deploys)),
-		LeadTime:            durationBand(r.LeadTimeSeconds, 24*time.Hour, 7*24*time.Hour, 180*24*time.Hour),
+		LeadTime:            durationBand(r.LeadTimeSeconds, 24*time.Hour, 7*24*time.Hour, 30*24*time.Hour),
 		ChangeFailureRate:   rateBand(r.ChangeFailureRate),
 		TimeToRestore:       durationBand(r.TimeToRestoreSeconds, time.Hour, 24*time.Hour, 7*24*time.Hour),
 	}
 	return r, nil
 }
+
+// lastDeployBefore is the id of the last deploy of the incident's service at or before its
+// impact started (or it opened), if at most window older; 0 when there is none. A deploy at the
+// very instant the impact starts is the one in force when it started, so it is blamed: Four Keys
+// attributes an incident to the deployment that shipped its cause, and nothing else shipped
+// between.
+func lastDeployBefore(deploys []change.Change, f incident.Facts, window time.Duration) int64 {
+	start := f.CreatedAt
+	if f.ImpactStartedAt != nil {
+		start = *f.ImpactStartedAt
+	}
+	var last *change.Change
+	for i := range deploys { // oldest first
+		if deploys[i].At.After(start) {
+			break
+		}
+		if deploys[i].ServiceID == f.ServiceID {
+			last = &deploys[i]
+		}
+	}
+	if last == nil || start.Sub(last.At) > window {
+		return 0
+	}
+	return last.ID
+}
+
+// The bands are the software delivery performance levels of DORA's Accelerate State of DevOps
+// Report 2023 (elite, high, medium, low), read as thresholds:
+//
+//	deployment frequency  elite on demand (daily or more), high weekly or more, medium monthly or more
+//	lead time             elite under a day, high under a week, medium under a month (30 days)
+//	change failure rate   elite up to 5%, high up to 10%, medium up to 15% (the levels' 5, 10, 15, 64%)
+//	time to restore       elite under an hour, high under a day, medium under a week
 
 // FrequencyBand: elite deploys on demand (at least once a day), high between once a day and
 // once a week, medium between once a week and once a month, low less often.
@@ -228,17 +326,17 @@ func durationBand(secs *float64, elite, high, medium time.Duration) string {
 	return "low"
 }
 
-// rateBand: up to 15% of changes failing is elite, up to 30% high, up to 45% medium.
+// rateBand: up to 5% of deploys failing is elite, up to 10% high, up to 15% medium.
 func rateBand(rate *float64) string {
 	if rate == nil {
 		return ""
 	}
 	switch r := *rate; {
-	case r <= 0.15:
+	case r <= 0.05+1e-12:
 		return "elite"
-	case r <= 0.30:
+	case r <= 0.10+1e-12:
 		return "high"
-	case r <= 0.45:
+	case r <= 0.15+1e-12:
 		return "medium"
 	}
 	return "low"
@@ -299,7 +397,7 @@ func (s *Service) Alerts(ctx context.Context, sc Scope) (AlertQuality, error) {
 		}
 		if u != "low" {
 			r.Pages++
-			if !settings.InWorkingHours(f.FirstSeen) {
+			if !oncall.InBusinessHours(settings, f.FirstSeen) {
 				r.OffHoursPages++
 			}
 		}

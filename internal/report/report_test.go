@@ -56,8 +56,8 @@ func week(t *testing.T, db *store.DB) fixture {
 	}
 	live := config.NewLive(cfg)
 	clk := clock.NewFake(nov(1, 0, 0))
-	incs := incident.New(db, clk)
-	pipe := alert.NewPipeline(db, incs, clk)
+	incs := incident.New(db, clk, nil)
+	pipe := alert.NewPipeline(db, incs, clk, alert.Options{})
 	go pipe.Run()
 	t.Cleanup(pipe.Close)
 	changes := change.New(db, incs, clk)
@@ -122,7 +122,7 @@ func week(t *testing.T, db *store.DB) fixture {
 	step(nov(3, 16, 0), resolve("B"))
 	step(nov(3, 16, 1), impact("B", nov(3, 13, 40)))
 	step(nov(4, 2, 0), func() error {
-		inc, err := incs.Declare(ctx, incident.DeclareParams{ServiceID: "search", Title: "C", SEV: "SEV2", ImpactStartedAt: ptr(nov(4, 1, 30)), Actor: person})
+		inc, err := incs.Declare(ctx, incident.DeclareParams{ServiceID: "search", Title: "C", SEV: "SEV2", ImpactStartedAt: ptr(nov(4, 1, 30)), Actor: person}, cfg)
 		f.ids["C"] = inc.ID
 		return err
 	})

@@ -29,7 +29,9 @@ type Rule struct {
 }
 
 // Pair names the windows, as alerts and the API show them: "1h/5m".
-func (r Rule) Pair() string { return formatDuration(r.Long) + "/" + formatDuration(r.Short) }
+func (r Rule) Pair() string {
+	return config.FormatDuration(r.Long) + "/" + config.FormatDuration(r.Short)
+}
 
 // AlertRules are an SLO's burn-rate rules.
 type AlertRules struct {
@@ -120,20 +122,6 @@ type firing struct {
 	Fired     bool
 }
 
-func formatDuration(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0"
-	case d%(24*time.Hour) == 0:
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	}
-	return d.String()
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -142,7 +130,7 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 func summary(d *Definition, f firing) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SLO %s: error budget burning %s× over %s and %s× over %s (%s threshold %s×",
-		d.ID, round2(f.LongBurn), formatDuration(f.Rule.Long), round2(f.ShortBurn), formatDuration(f.Rule.Short), f.Rule.Severity, round2(f.Rule.Threshold))
+		d.ID, round2(f.LongBurn), config.FormatDuration(f.Rule.Long), round2(f.ShortBurn), config.FormatDuration(f.Rule.Short), f.Rule.Severity, round2(f.Rule.Threshold))
 	if f.Rule.Threshold != f.Rule.Configured {
 		fmt.Fprintf(&b, ", lowered from %s× for the %s%% objective", round2(f.Rule.Configured), ftoa(d.Objective*100))
 	}

@@ -288,8 +288,9 @@ slos:
 			t.Fatalf("report has %d SLOs, want 1", len(r.SLOs))
 		}
 		e := r.SLOs[0]
-		// 50 of 60 minutes with data were bad; allowed: 0.1% of 44,640 minutes = 44.64 min.
-		near(t, "achieved", e.Achieved, 10.0/60)
+		// 50 of October's 44,640 minutes were bad (minutes without data count as good);
+		// allowed: 0.1% of 44,640 minutes = 44.64 min.
+		near(t, "achieved", e.Achieved, 1-50.0/44640)
 		near(t, "downtime_seconds", e.DowntimeSeconds, 50*60)
 		near(t, "allowed_downtime_seconds", e.AllowedDowntimeSeconds, 44.64*60)
 		if e.Met || r.Met {
@@ -320,14 +321,22 @@ func openIncident(t *testing.T, h *harness, opened, resolved time.Time) int64 {
 	return id
 }
 
-func TestAllowedDowntimeForFourNines(t *testing.T) {
-	month := time.Duration(365.25 / 12 * 24 * float64(time.Hour))
-	year := time.Duration(365.25 * 24 * float64(time.Hour))
-	if got := slo.AllowedDowntime(0.9999, month).Round(time.Second); got != 4*time.Minute+23*time.Second {
-		t.Errorf("99.99%% of a month = %s, want 4m23s", got)
+// The allowances uptime.is gives: a year of 365.2425 days, a month of a twelfth of it.
+func TestAllowedDowntimeAsUptimeIsCountsIt(t *testing.T) {
+	cases := []struct {
+		target      float64
+		month, year string
+	}{
+		{0.9999, "4m23s", "52m36s"},
+		{0.999, "43m50s", "8h45m57s"},
+		{0.99, "7h18m17s", "87h39m30s"},
 	}
-	if got := slo.AllowedDowntime(0.9999, year).Round(time.Second); got != 52*time.Minute+36*time.Second {
-		t.Errorf("99.99%% of a year = %s, want 52m36s", got)
+	for _, c := range cases {
+		m := slo.AllowedDowntime(c.target, slo.AverageMonth).Round(time.Second)
+		y := slo.AllowedDowntime(c.target, slo.AverageYear).Round(time.Second)
+		if m.String() != c.month || y.String() != c.year {
+			t.Errorf("%v: %s a month, %s a year; want %s and %s", c.target, m, y, c.month, c.year)
+		}
 	}
 }
 
@@ -355,12 +364,33 @@ slos:
     sli:
       prometheus:
         url: http://127.0.0.1:9090
-        bad: sum(rate(search_errors_total[{{.window}}])) * 60
-        total: sum(search_requests_total)
+        bad: sum(search_errors_total - search_errors_total offset {{.window}})
+        total: sum(search_requests_total - search_requests_total offset {{.window}})
+  - id: search-availability
+    service: search
+    objective: 99.5
+    window: 28d
+    sli:
+      prometheus:
+        url: http://127.0.0.1:9090
+        bad: sum by (code) (search_requests_total{code=~"5.."}) + grpc_errors_total
+        total: sum without (instance) (search_requests_total) + sum(grpc_requests_total)
   - id: pushed
     service: checkout
     objective: 99
     sli: {events: {source: push}}
+  - id: search-low
+    service: search
+    objective: 90
+    window: 30d
+    alerts:
+      page: [{long: 1h, short: 5m, burn_rate: 14.4}]
+      ticket: [{long: 1d, short: 2h, burn_rate: 3}]
+    sli:
+      prometheus:
+        url: http://127.0.0.1:9090
+        bad: search_requests_total{code=~"5.."}
+        total: search_requests_total
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -382,6 +412,15 @@ slos:
 	}
 	if got != string(want) {
 		t.Errorf("rules differ from %s (run with -update to accept):\n%s", golden, got)
+	}
+	// A threshold no burn can reach is lowered, and the alert says so (90%: at most 10×).
+	for _, want := range []string{
+		`summary: "SLO search-low: error budget burning at least 5× over 1h and 5m (threshold lowered from 14.4× for the 90% objective, whose highest possible burn rate is 10×)"`,
+		`summary: "SLO search-low: error budget burning at least 3× over 1d and 2h"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the rules lack %s", want)
+		}
 	}
 	// Prometheus's own checker must accept them.
 	out, err := exec.Command("promtool", "check", "rules", golden).CombinedOutput()

@@ -51,7 +51,7 @@ func benchEngine(b *testing.B, n int, window string, eventsPerMinute float64) (*
 	}
 	db := storetest.SQLite(b, []store.Schema{store.OwnSchema, Schema})
 	sub := &countingSubmitter{}
-	e := NewEngine(db, clock.NewFake(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)), sub, nil)
+	e := NewEngine(db, clock.NewFake(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)), sub, nil, nil)
 	e.Apply(cfg)
 	i := int64(0)
 	for _, t := range e.tracked {
@@ -161,7 +161,7 @@ func BenchmarkPostmortemImpact(b *testing.B) {
 	}
 	db := storetest.SQLite(b, []store.Schema{store.OwnSchema, Schema})
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	e := NewEngine(db, clock.NewFake(now), &countingSubmitter{}, nil)
+	e := NewEngine(db, clock.NewFake(now), &countingSubmitter{}, nil, nil)
 	e.Apply(cfg)
 	ctx := context.Background()
 	first := now.Add(-30 * 24 * time.Hour)

@@ -17,13 +17,14 @@ import (
 	"github.com/nines-dev/nines/internal/alert"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/invalid"
 	"github.com/nines-dev/nines/internal/store"
 )
 
-// Schema holds the SLO tables: every point received (pushed or pulled), keyed by (SLO,
-// timestamp) so a point sent again replaces the first (received_at lets other nodes find what
-// changed), and the state of each burn-rate alert so
-// a restart neither pages twice nor forgets to resolve.
+// Schema holds the SLO tables: the counts of each minute received (pushed or pulled), keyed by
+// (SLO, the minute's start) so a point sent again for a minute replaces the first (received_at
+// lets other nodes find what changed), and the state of each burn-rate alert so a restart
+// neither pages twice nor forgets to resolve.
 var Schema = store.Schema{Component: "slo", Migrations: []string{`
 CREATE TABLE slo_points (
 	slo_id TEXT NOT NULL,
@@ -43,6 +44,20 @@ CREATE TABLE slo_alert_state (
 	changed_at BIGINT NOT NULL,
 	PRIMARY KEY (slo_id, severity)
 );
+`, `
+CREATE TABLE slo_minutes (
+	slo_id TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	good DOUBLE PRECISION NOT NULL,
+	total DOUBLE PRECISION NOT NULL,
+	received_at BIGINT NOT NULL,
+	PRIMARY KEY (slo_id, at)
+);
+INSERT INTO slo_minutes (slo_id, at, good, total, received_at)
+	SELECT slo_id, (at / 60000) * 60000, SUM(good), SUM(total), MAX(received_at) FROM slo_points GROUP BY slo_id, at / 60000;
+DROP TABLE slo_points;
+ALTER TABLE slo_minutes RENAME TO slo_points;
+CREATE INDEX slo_points_received ON slo_points (received_at);
 `}}
 
 // Retention is how long points are kept: a year of SLA reports and a bit more.
@@ -61,7 +76,7 @@ type Engine struct {
 	clock  clock.Clock
 	alerts Submitter
 	log    *slog.Logger
-	// Probes reads nines' monitors for probe-backed SLIs; nil until the probe package is wired.
+	// Probes reads nines' monitors for probe-backed SLIs (nil: none are read). Tests replace it.
 	Probes ProbeSource
 	// Interval is the periodic round (default 10s); pushed data wakes a round at once.
 	Interval time.Duration
@@ -76,6 +91,8 @@ type Engine struct {
 	wake    chan struct{}
 	dirtyMu sync.Mutex
 	dirty   map[string]bool
+
+	metrics *engineMetrics
 }
 
 type tracked struct {
@@ -94,12 +111,13 @@ type tracked struct {
 func (t *tracked) d() *Definition { return t.def.Load() }
 
 // NewEngine returns an engine; Apply gives it its SLOs.
-func NewEngine(db *store.DB, c clock.Clock, alerts Submitter, log *slog.Logger) *Engine {
+func NewEngine(db *store.DB, c clock.Clock, alerts Submitter, probes ProbeSource, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{db: db, clock: c, alerts: alerts, log: log, Interval: 10 * time.Second, syncedTo: c.Now(),
-		tracked: map[string]*tracked{}, wake: make(chan struct{}, 1), dirty: map[string]bool{}}
+	return &Engine{db: db, clock: c, alerts: alerts, Probes: probes, log: log, Interval: 10 * time.Second, syncedTo: c.Now(),
+		tracked: map[string]*tracked{}, wake: make(chan struct{}, 1), dirty: map[string]bool{},
+		metrics: newEngineMetrics()}
 }
 
 // Apply puts a config's SLOs in force. Series of SLOs whose shape did not change are kept.
@@ -161,8 +179,8 @@ var ErrNotFound = errors.New("slo not found")
 
 func (e *Engine) loader(id string) loader {
 	return func(ctx context.Context, from, to int64) ([]minuteRow, error) {
-		rows, err := e.db.Query(ctx, `SELECT at / 60000, SUM(good), SUM(total) FROM slo_points
-			WHERE slo_id = ? AND at >= ? AND at < ? GROUP BY at / 60000 ORDER BY 1`, id, from*60000, to*60000)
+		rows, err := e.db.Query(ctx, `SELECT at / 60000, good, total FROM slo_points
+			WHERE slo_id = ? AND at >= ? AND at < ? ORDER BY at`, id, from*60000, to*60000)
 		if err != nil {
 			return nil, err
 		}
@@ -179,61 +197,91 @@ func (e *Engine) loader(id string) loader {
 	}
 }
 
-// Point is one count of events: of Total events in the minute holding Timestamp, Good were good.
+// Point is the count of events of one minute: of Total events in the minute holding Timestamp,
+// Good were good. A minute has one count; a point for a minute already stored replaces it.
 type Point struct {
 	Timestamp time.Time `json:"timestamp"`
 	Good      float64   `json:"good"`
 	Total     float64   `json:"total"`
 }
 
-// InputError is a point the engine refuses, with what was wrong.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
-
 // MaxPoints bounds the points of one push.
 const MaxPoints = 10000
 
-// Push stores points for an SLO fed by pushes. A point at a timestamp already stored replaces
-// it. Nothing is stored unless every point is valid.
+// Push stores points for an SLO fed by pushes. A point counts the events of the minute holding
+// its timestamp and replaces what that minute held: a client may retry, or correct a minute,
+// whatever second it stamps. Nothing is stored unless every point is valid; the error names
+// every bad one.
 func (e *Engine) Push(ctx context.Context, id string, points []Point) error {
 	t, _, ok := e.get(id)
 	if !ok {
 		return ErrNotFound
 	}
 	if t.d().Source.Kind != "push" {
-		return &InputError{fmt.Sprintf("slo %s reads its events from %s; it takes no pushed events", id, t.d().Source.Kind)}
+		return invalid.Field("", "slo %s reads its events from %s; it takes no pushed events", id, t.d().Source.Kind)
 	}
 	if len(points) == 0 {
-		return &InputError{"events: at least one event is required"}
+		return invalid.Field("events", "at least one event is required")
 	}
 	if len(points) > MaxPoints {
-		return &InputError{fmt.Sprintf("events: %d events in one request; send at most %d", len(points), MaxPoints)}
+		return invalid.Field("events", "%d events in one request; send at most %d", len(points), MaxPoints)
 	}
-	now := e.clock.Now()
-	seen := make(map[int64]int, len(points))
-	for i, p := range points {
-		at := p.Timestamp.UnixMilli()
-		switch {
-		case p.Timestamp.IsZero():
-			return &InputError{fmt.Sprintf("events[%d].timestamp is required (RFC 3339, e.g. 2026-11-22T10:00:00Z)", i)}
-		case p.Timestamp.After(now.Add(5 * time.Minute)):
-			return &InputError{fmt.Sprintf("events[%d].timestamp %s is more than 5 minutes in the future", i, p.Timestamp.UTC().Format(time.RFC3339))}
-		case p.Timestamp.Before(now.Add(-Retention)):
-			return &InputError{fmt.Sprintf("events[%d].timestamp %s is older than the %d days nines keeps", i, p.Timestamp.UTC().Format(time.RFC3339), int(Retention.Hours()/24))}
-		case !finite(p.Good) || !finite(p.Total) || p.Good < 0 || p.Total < 0:
-			return &InputError{fmt.Sprintf("events[%d]: good and total must be numbers of zero or more", i)}
-		case p.Good > p.Total:
-			return &InputError{fmt.Sprintf("events[%d]: good (%v) is more than total (%v)", i, p.Good, p.Total)}
-		case p.Total > 1e15:
-			return &InputError{fmt.Sprintf("events[%d]: total %v is beyond what nines counts", i, p.Total)}
-		}
-		if j, dup := seen[at]; dup {
-			return &InputError{fmt.Sprintf("events[%d] has the timestamp of events[%d]; send one count per timestamp", i, j)}
-		}
-		seen[at] = i
+	if bad := checkPoints(points, e.clock.Now()); len(bad) > 0 {
+		return BadPoints(bad)
 	}
 	return e.write(ctx, t, points)
+}
+
+// BadPoints refuses a push for the problems of its points: every one listed, and said in one
+// line as how many there are and the first.
+func BadPoints(bad []invalid.Problem) error {
+	e := &invalid.Error{Problems: bad}
+	if len(bad) > 1 {
+		e.Summary = fmt.Sprintf("%d bad events, nothing stored; the first: %s", len(bad), bad[0])
+	}
+	return e
+}
+
+// checkPoints says what is wrong with each bad point, in order.
+func checkPoints(points []Point, now time.Time) []invalid.Problem {
+	var errs []invalid.Problem
+	seen := make(map[int64]int, len(points))
+	for i, p := range points {
+		at := floorDiv(p.Timestamp.UnixMilli(), 60000)
+		point := fmt.Sprintf("events[%d]", i)
+		var bad *invalid.Problem
+		refuse := func(field, format string, args ...any) {
+			bad = &invalid.Problem{Field: field, Message: fmt.Sprintf(format, args...)}
+		}
+		switch {
+		case p.Timestamp.IsZero():
+			refuse("", "%s.timestamp is required (RFC 3339, e.g. 2026-11-22T10:00:00Z)", point)
+		case p.Timestamp.After(now.Add(5 * time.Minute)):
+			refuse("", "%s.timestamp %s is more than 5 minutes in the future", point, p.Timestamp.UTC().Format(time.RFC3339))
+		case p.Timestamp.Before(now.Add(-Retention)):
+			refuse("", "%s.timestamp %s is older than the %d days nines keeps", point, p.Timestamp.UTC().Format(time.RFC3339), int(Retention.Hours()/24))
+		case !finite(p.Good) || !finite(p.Total) || p.Good < 0 || p.Total < 0:
+			refuse(point, "good and total must be numbers of zero or more")
+		case p.Good != math.Trunc(p.Good) || p.Total != math.Trunc(p.Total):
+			refuse(point, "good (%v) and total (%v) must be whole numbers: they count events", p.Good, p.Total)
+		case p.Good > p.Total:
+			refuse(point, "good (%v) is more than total (%v)", p.Good, p.Total)
+		case p.Total > 1e15:
+			refuse(point, "total %v is beyond what nines counts", p.Total)
+		}
+		if bad == nil {
+			if j, dup := seen[at]; dup {
+				refuse("", "%s falls in the minute of events[%d] (%s); a point is the count of its minute: send one per minute",
+					point, j, time.Unix(at*60, 0).UTC().Format(time.RFC3339))
+			} else {
+				seen[at] = i
+			}
+		}
+		if bad != nil {
+			errs = append(errs, *bad)
+		}
+	}
+	return errs
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
@@ -260,7 +308,7 @@ func (e *Engine) write(ctx context.Context, t *tracked, points []Point) error {
 					q.WriteString(", ")
 				}
 				q.WriteString("(?, ?, ?, ?, ?)")
-				args = append(args, id, p.Timestamp.UnixMilli(), p.Good, p.Total, received)
+				args = append(args, id, floorDiv(p.Timestamp.UnixMilli(), 60000)*60000, p.Good, p.Total, received)
 			}
 			q.WriteString(` ON CONFLICT (slo_id, at) DO UPDATE SET good = excluded.good, total = excluded.total, received_at = excluded.received_at`)
 			if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
@@ -368,7 +416,8 @@ type Status struct {
 	ErrorBudgetRemaining float64 `json:"error_budget_remaining"`
 	EventsGood           float64 `json:"events_good"`
 	EventsTotal          float64 `json:"events_total"`
-	// Slices and GoodSlices count time slices with data (timeslice methods).
+	// Slices and GoodSlices count the time slices of the period so far (timeslice methods),
+	// slices without data counted by the SLO's timeslice_no_data rule.
 	Slices       *float64           `json:"slices,omitempty"`
 	GoodSlices   *float64           `json:"good_slices,omitempty"`
 	BurnRates    map[string]float64 `json:"burn_rates"`
@@ -485,7 +534,7 @@ func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Statu
 		}
 	}
 	for i, w := range BurnWindows {
-		st.BurnRates[formatDuration(w)] = d.burnRate(sums[1+i])
+		st.BurnRates[config.FormatDuration(w)] = d.burnRate(sums[1+i])
 	}
 	if b := st.BurnRates["1h"]; b > 0 && st.ErrorBudgetRemaining > 0 {
 		// At the last hour's pace, the budget left lasts remaining × period / burn rate.
@@ -511,6 +560,7 @@ func (e *Engine) evaluate(ctx context.Context, t *tracked, now time.Time) (Statu
 // Round evaluates every SLO and raises or resolves its burn-rate alerts. With onlyDirty it
 // evaluates only the SLOs that received data since the last round.
 func (e *Engine) Round(ctx context.Context, onlyDirty bool) error {
+	defer func(start time.Time) { e.metrics.round(onlyDirty, time.Since(start)) }(time.Now())
 	var ids []string
 	if onlyDirty {
 		e.dirtyMu.Lock()
@@ -551,6 +601,9 @@ func (e *Engine) evaluateAlerts(ctx context.Context, id string) error {
 	t.mu.Lock()
 	now := e.clock.Now()
 	st, fires, err := e.evaluate(ctx, t, now)
+	if err == nil {
+		e.metrics.evaluated(st)
+	}
 	if err == nil && !t.stateRead {
 		err = e.readState(ctx, t)
 	}

@@ -69,11 +69,10 @@ func (e *Engine) impact(ctx context.Context, d *Definition, from, to time.Time) 
 			return f, err
 		}
 	}
-	allowance := d.Budget() * window.total
+	allowance := d.allowance(window, float64(weM-wsM)/float64(d.Slice), d.Budget())
 	if d.Method != config.Occurrences {
-		allowance = d.Budget() * float64(weM-wsM) / float64(d.Slice)
 		// Bad slices are bad time, but only where the SLI saw traffic: silence measures nothing.
-		if inc.slices > 0 {
+		if inc.withData > 0 {
 			down := int64(math.Round(d.bad(inc) * float64(d.Slice) * 60))
 			f.DowntimeSeconds = &down
 		}
@@ -83,11 +82,12 @@ func (e *Engine) impact(ctx context.Context, d *Definition, from, to time.Time) 
 	}
 
 	if d.SLA > 0 {
-		a, err := sum(psM, peM)
+		// So far: slices still to come are not judged yet.
+		a, err := sum(psM, min(peM, unixMinute(e.clock.Now())+1))
 		if err != nil {
 			return f, err
 		}
-		breached := d.sliValue(a)+1e-12 < d.SLA
+		breached := !d.within(a, float64(peM-psM)/float64(d.Slice), d.SLA)
 		f.SLA = fmt.Sprintf("%s%% in %s", ftoa(decimal(d.SLA*100)), period)
 		f.SLABreached = &breached
 	}

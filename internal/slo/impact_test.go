@@ -58,8 +58,11 @@ func newPostmortems(t *testing.T, h *harness, cfgYAML string) *postmortem.Servic
 		t.Fatal(err)
 	}
 	runner := timers.NewRunner(h.db, h.clock, nil)
-	pm := postmortem.New(h.db, h.incidents, change.New(h.db, h.incidents, h.clock), config.NewLive(cfg), runner, h.clock)
-	pm.SLO = h.engine
+	pm, err := postmortem.New(h.db, h.incidents, change.New(h.db, h.incidents, h.clock), config.NewLive(cfg), runner, h.clock,
+		postmortem.Options{SLO: h.engine, Publisher: noPages{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return pm
 }
 
@@ -267,4 +270,11 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// noPages is a nines without status pages: nothing takes a public report.
+type noPages struct{}
+
+func (noPages) PublishPostmortem(context.Context, postmortem.PublicReport, incident.Actor) ([]string, error) {
+	return nil, postmortem.ErrNoStatusPage
 }

@@ -12,8 +12,11 @@ import (
 
 // PrometheusRules writes Prometheus recording and alerting rules that compute what nines
 // computes for the SLOs it reads from Prometheus: error ratios over each window as sums of
-// events (increase over the whole window, never an average of short ratios), zero without
-// traffic, and the same multiwindow burn-rate alerts with the same minimum-traffic guard.
+// events (each series counted over the whole window as nines counts it where PromQL can, see
+// counterEvents; never an average of short ratios), zero without traffic, and the same
+// multiwindow burn-rate alerts with the same minimum-traffic guard.
+// A good (or bad) series that does not exist counts as zero, as nines counts it: every request
+// failing is an error ratio of 1 even when the success series was never created.
 // SLOs nines cannot express in PromQL (pushed, probe-backed, calendar windows, timeslices)
 // are listed in a comment instead.
 func PrometheusRules(defs []*Definition) string {
@@ -71,24 +74,32 @@ func writeGroup(b *strings.Builder, d *Definition) {
 
 	fmt.Fprintf(b, "  - name: nines-slo-%s\n    rules:\n", d.ID)
 	for _, w := range ws {
-		pw := formatDuration(w)
+		pw := config.FormatDuration(w)
+		// A series that does not exist counts zero: no good series while requests fail (a
+		// crash loop) is every request bad, and no total series is no traffic.
+		// The events and bad events of the window are recorded first; the ratio divides the
+		// two recorded series, so each counter expression is evaluated once per window.
 		total := PromQL(p.Total, pw)
+		events := "nines_slo:events:increase" + pw + sel
 		var bad string
 		if p.Bad != "" {
-			bad = PromQL(p.Bad, pw)
+			bad = PromQL(p.Bad, pw) + " or on() vector(0)"
 		} else {
-			bad = "(" + total + " - " + PromQL(p.Good, pw) + ")"
+			bad = events + " - ignoring(slo, service) (" + PromQL(p.Good, pw) + " or on() vector(0))"
 		}
-		fmt.Fprintf(b, "      - record: nines_slo:error_ratio:increase%s\n", pw)
-		fmt.Fprintf(b, "        expr: (%s / (%s > 0)) or on() vector(0)\n", bad, total)
-		fmt.Fprintf(b, "        labels:\n          %s\n", labels)
 		fmt.Fprintf(b, "      - record: nines_slo:events:increase%s\n", pw)
 		fmt.Fprintf(b, "        expr: %s or on() vector(0)\n", total)
+		fmt.Fprintf(b, "        labels:\n          %s\n", labels)
+		fmt.Fprintf(b, "      - record: nines_slo:bad_events:increase%s\n", pw)
+		fmt.Fprintf(b, "        expr: %s\n", bad)
+		fmt.Fprintf(b, "        labels:\n          %s\n", labels)
+		fmt.Fprintf(b, "      - record: nines_slo:error_ratio:increase%s\n", pw)
+		fmt.Fprintf(b, "        expr: clamp(nines_slo:bad_events:increase%s%s / (%s > 0), 0, 1) or on() vector(0)\n", pw, sel, events)
 		fmt.Fprintf(b, "        labels:\n          %s\n", labels)
 	}
 	budget := ftoa(d.Budget())
 	if d.Window.Rolling {
-		pw := formatDuration(d.Window.Length)
+		pw := config.FormatDuration(d.Window.Length)
 		fmt.Fprintf(b, "      - record: nines_slo:error_budget_remaining\n")
 		fmt.Fprintf(b, "        expr: 1 - nines_slo:error_ratio:increase%s%s / %s\n", pw, sel, budget)
 		fmt.Fprintf(b, "        labels:\n          %s\n", labels)
@@ -97,7 +108,7 @@ func writeGroup(b *strings.Builder, d *Definition) {
 		return
 	}
 	for _, r := range d.Alerts.Rules {
-		long, short := formatDuration(r.Long), formatDuration(r.Short)
+		long, short := config.FormatDuration(r.Long), config.FormatDuration(r.Short)
 		name := "NinesSLOBurnRatePage"
 		if r.Severity == Ticket {
 			name = "NinesSLOBurnRateTicket"
@@ -107,8 +118,12 @@ func writeGroup(b *strings.Builder, d *Definition) {
 		fmt.Fprintf(b, "        expr: nines_slo:error_ratio:increase%s%s >= (%s) and nines_slo:error_ratio:increase%s%s >= (%s) and nines_slo:events:increase%s%s >= %s and nines_slo:events:increase%s%s > 0\n",
 			long, sel, limit, short, sel, limit, long, sel, ftoa(d.Alerts.MinEvents), short, sel)
 		fmt.Fprintf(b, "        labels:\n          %s\n          severity: %s\n          windows: %s\n", labels, r.Severity, yamlString(r.Pair()))
-		fmt.Fprintf(b, "        annotations:\n          summary: %s\n",
-			yamlString(fmt.Sprintf("SLO %s: error budget burning at least %s× over %s and %s", d.ID, ftoa(r.Threshold), long, short)))
+		text := fmt.Sprintf("SLO %s: error budget burning at least %s× over %s and %s", d.ID, ftoa(r.Threshold), long, short)
+		if r.Threshold != r.Configured {
+			text += fmt.Sprintf(" (threshold lowered from %s× for the %s%% objective, whose highest possible burn rate is %s×)",
+				round2(r.Configured), ftoa(d.Objective*100), round2(1/d.Budget()))
+		}
+		fmt.Fprintf(b, "        annotations:\n          summary: %s\n", yamlString(text))
 	}
 }
 

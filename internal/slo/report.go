@@ -10,6 +10,7 @@ import (
 
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
 )
 
 // IncidentLister lists incidents; *incident.Service is one.
@@ -19,8 +20,8 @@ type IncidentLister interface {
 
 var _ IncidentLister = (*incident.Service)(nil)
 
-// SLAReport is a service's achieved availability over a calendar month or quarter, against the
-// SLA of each of its SLOs.
+// SLAReport is a service's achieved availability over a calendar month, quarter or year (so
+// far, for a period still running), against the SLA of each of its SLOs.
 type SLAReport struct {
 	ServiceID string     `json:"service_id"`
 	Period    string     `json:"period"`
@@ -46,8 +47,14 @@ type SLAEntry struct {
 	Downtime               string  `json:"downtime"`
 	AllowedDowntimeSeconds float64 `json:"allowed_downtime_seconds"`
 	AllowedDowntime        string  `json:"allowed_downtime"`
-	EventsTotal            float64 `json:"events_total"`
-	EventsBad              float64 `json:"events_bad"`
+	// The downtime the target allows in an average month and an average year, as uptime.is
+	// counts them (a year of 365.2425 days, a month of a twelfth of it), rounded to the second.
+	AllowedDowntimeMonthSeconds float64 `json:"allowed_downtime_average_month_seconds"`
+	AllowedDowntimeMonth        string  `json:"allowed_downtime_average_month"`
+	AllowedDowntimeYearSeconds  float64 `json:"allowed_downtime_average_year_seconds"`
+	AllowedDowntimeYear         string  `json:"allowed_downtime_average_year"`
+	EventsTotal                 float64 `json:"events_total"`
+	EventsBad                   float64 `json:"events_bad"`
 	// Incidents are the service's incidents open during the period, with the bad events (or bad
 	// minutes) that fell while each was open.
 	Incidents []IncidentImpact `json:"incidents"`
@@ -67,39 +74,59 @@ type IncidentImpact struct {
 }
 
 // AllowedDowntime is the time a target lets fail over a period: 99.99% allows 4m23s of an
-// average month (30.44 days) and 52m36s of an average year (365.25 days).
+// average month and 52m36s of an average year.
 func AllowedDowntime(target float64, period time.Duration) time.Duration {
 	return time.Duration((1 - target) * float64(period)).Round(time.Millisecond)
 }
 
-// ParsePeriod reads "2026-10" (a month) or "2026-Q4" (a quarter) in loc.
+// AverageYear and AverageMonth are the lengths uptime.is and most SLA tables count allowed
+// downtime in: the Gregorian calendar's mean year of 365.2425 days, and a twelfth of it.
+const (
+	AverageYear  = time.Duration(365.2425 * 24 * float64(time.Hour))
+	AverageMonth = AverageYear / 12
+)
+
+// ParsePeriod reads "2026-10" (a month), "2026-Q4" (a quarter) or "2026" (a year) in loc.
 func ParsePeriod(s string, loc *time.Location) (start, end time.Time, err error) {
+	bad := fmt.Errorf("period %q: want a month (2026-10), a quarter (2026-Q4) or a year (2026)", s)
 	if y, q, ok := strings.Cut(s, "-Q"); ok {
 		year, err1 := strconv.Atoi(y)
 		n, err2 := strconv.Atoi(q)
 		if err1 != nil || err2 != nil || n < 1 || n > 4 || year < 1970 || year > 9999 {
-			return start, end, fmt.Errorf("period %q: want a month (2026-10) or a quarter (2026-Q4)", s)
+			return start, end, bad
 		}
 		start = time.Date(year, time.Month(3*(n-1)+1), 1, 0, 0, 0, 0, loc)
 		return start, start.AddDate(0, 3, 0), nil
 	}
+	if len(s) == 4 {
+		year, err := strconv.Atoi(s)
+		if err != nil || year < 1970 {
+			return start, end, bad
+		}
+		start = time.Date(year, 1, 1, 0, 0, 0, 0, loc)
+		return start, start.AddDate(1, 0, 0), nil
+	}
 	t, err := time.ParseInLocation("2006-01", s, loc)
 	if err != nil {
-		return start, end, fmt.Errorf("period %q: want a month (2026-10) or a quarter (2026-Q4)", s)
+		return start, end, bad
 	}
 	return t, t.AddDate(0, 1, 0), nil
 }
 
-// SLA reports on a service over a period ("2026-10", "2026-Q4") in loc, reading the stored
-// points of the period, so any month still kept can be reported.
+// SLA reports on a service over a period ("2026-10", "2026-Q4", "2026") in loc, reading the
+// stored points of the period, so any period still kept can be reported. A period still running
+// is reported so far: its slices up to now.
 func (e *Engine) SLA(ctx context.Context, incidents IncidentLister, serviceID, period string, loc *time.Location) (SLAReport, error) {
 	start, end, err := ParsePeriod(period, loc)
 	if err != nil {
-		return SLAReport{}, &InputError{err.Error()}
+		return SLAReport{}, invalid.Field("", "%v", err)
 	}
-	if now := e.clock.Now(); start.After(now) {
-		return SLAReport{}, &InputError{fmt.Sprintf("period %s has not begun", period)}
+	now := e.clock.Now()
+	if start.After(now) {
+		return SLAReport{}, invalid.Field("", "period %s has not begun", period)
 	}
+	// The minutes so far: the minute in progress counts, as in the SLO's own figures.
+	upTo := min(unixMinute(end), unixMinute(now)+1)
 	r := SLAReport{ServiceID: serviceID, Period: period, TimeZone: loc.String(), Start: start.UTC(), End: end.UTC(), Met: true, SLOs: []SLAEntry{}}
 	incs, err := incidentsBetween(ctx, incidents, serviceID, start, end)
 	if err != nil {
@@ -115,7 +142,7 @@ func (e *Engine) SLA(ctx context.Context, incidents IncidentLister, serviceID, p
 		}
 		s := &series{def: d}
 		var a agg
-		s.addMinutes(&a, unixMinute(start), unixMinute(end), get)
+		s.addMinutes(&a, unixMinute(start), upTo, get)
 		target := d.SLA
 		if target == 0 {
 			target = d.Objective
@@ -123,12 +150,18 @@ func (e *Engine) SLA(ctx context.Context, incidents IncidentLister, serviceID, p
 		length := end.Sub(start)
 		en := SLAEntry{SLOID: d.ID, Name: d.Name, Objective: d.Objective, Target: target, Achieved: d.sliValue(a),
 			EventsTotal: a.total, EventsBad: a.bad}
-		en.Met = en.Achieved+1e-12 >= target
-		down := downtime(d, a, length)
-		allowed := AllowedDowntime(target, length)
+		soFar := time.Duration(upTo-unixMinute(start)) * time.Minute
+		periodSlices := float64(length/time.Minute) / float64(d.Slice)
+		en.Met = d.within(a, periodSlices, target)
+		down := downtime(d, a, soFar)
+		allowed := allowedDowntime(d, a, periodSlices, target, soFar)
 		en.DowntimeSeconds, en.Downtime = down.Seconds(), down.String()
 		en.AllowedDowntimeSeconds, en.AllowedDowntime = allowed.Seconds(), allowed.String()
-		en.Incidents = impacts(d, get, incs, start, end, target, a)
+		month := AllowedDowntime(target, AverageMonth).Round(time.Second)
+		year := AllowedDowntime(target, AverageYear).Round(time.Second)
+		en.AllowedDowntimeMonthSeconds, en.AllowedDowntimeMonth = month.Seconds(), month.String()
+		en.AllowedDowntimeYearSeconds, en.AllowedDowntimeYear = year.Seconds(), year.String()
+		en.Incidents = impacts(d, get, incs, start, end, upTo, periodSlices, target, a)
 		if !en.Met {
 			r.Met = false
 		}
@@ -146,6 +179,18 @@ func downtime(d *Definition, a agg, length time.Duration) time.Duration {
 		return time.Duration((a.slices - a.ratioSum) * float64(slice)).Round(time.Second)
 	}
 	return time.Duration(d.errorRatio(a) * float64(length)).Round(time.Second)
+}
+
+// allowedDowntime is the downtime target allows, by the rule the error budget follows (see
+// allowance): for occurrences a share of the time so far, the time their downtime is measured
+// over; for the timeslice methods the allowance's slices, every slice of the period or, when
+// slices without data are skipped, the slices with data.
+func allowedDowntime(d *Definition, a agg, periodSlices, target float64, soFar time.Duration) time.Duration {
+	if d.Method == config.Occurrences {
+		return AllowedDowntime(target, soFar)
+	}
+	slice := time.Duration(d.Slice) * time.Minute
+	return time.Duration(d.allowance(a, periodSlices, decimal(1-target)) * float64(slice)).Round(time.Millisecond)
 }
 
 // incidentsBetween lists the service's incidents open at any time in [start, end).
@@ -190,14 +235,11 @@ func (e *Engine) periodMinutes(ctx context.Context, d *Definition, start, end ti
 	return func(m int64) minute { return byMinute[m] }, nil
 }
 
-// impacts measures the damage done while each incident was open, as a share of the allowance
-// of target over [start, end), worst first.
-func impacts(d *Definition, get func(int64) minute, incs []incident.Incident, start, end time.Time, target float64, period agg) []IncidentImpact {
+// impacts measures the damage done while each incident was open, up to minute upTo (now), as a
+// share of the allowance of target over [start, end), worst first.
+func impacts(d *Definition, get func(int64) minute, incs []incident.Incident, start, end time.Time, upTo int64, periodSlices, target float64, period agg) []IncidentImpact {
 	s := &series{def: d}
-	allowance := (1 - target) * period.total
-	if d.Method != config.Occurrences {
-		allowance = (1 - target) * float64(end.Sub(start)/time.Minute) / float64(d.Slice)
-	}
+	allowance := d.allowance(period, periodSlices, decimal(1-target))
 	out := []IncidentImpact{}
 	for _, inc := range incs {
 		from := inc.CreatedAt
@@ -209,7 +251,7 @@ func impacts(d *Definition, get func(int64) minute, incs []incident.Incident, st
 			to = *inc.ResolvedAt
 		}
 		var ia agg
-		s.addMinutes(&ia, unixMinute(from), unixMinute(to)+1, get)
+		s.addMinutes(&ia, unixMinute(from), min(unixMinute(to)+1, upTo), get)
 		bad := d.bad(ia)
 		spent := 0.0
 		if allowance > 0 {
@@ -265,7 +307,7 @@ func (e *Engine) History(ctx context.Context, incidents IncidentLister, id strin
 		if err != nil {
 			return h, err
 		}
-		for _, im := range impacts(d, get, incs, start, end, d.Objective, cum) {
+		for _, im := range impacts(d, get, incs, start, end, nowM, periodSlices, d.Objective, cum) {
 			if im.BadEvents > 0 {
 				h.Incidents = append(h.Incidents, im)
 			}

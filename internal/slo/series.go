@@ -203,13 +203,21 @@ func (s *series) addMinutes(a *agg, from, to int64, get func(int64) minute) {
 	}
 }
 
-// sliceAgg judges one slice.
+// sliceAgg judges one slice. A slice without data counts as the SLO says: good (the default),
+// bad, or not at all. The SLI, the budget, the burn rates, the SLA report and the gate all read
+// slices through here, so they count them by the same rule.
 func sliceAgg(d *Definition, bad, total float64) agg {
 	if total <= 0 {
-		return agg{}
+		switch d.NoData {
+		case config.NoDataSkip:
+			return agg{}
+		case config.NoDataBad:
+			return agg{slices: 1}
+		}
+		return agg{slices: 1, goodSlices: 1, ratioSum: 1}
 	}
 	ratio := clamp01((total - bad) / total)
-	a := agg{bad: bad, total: total, slices: 1, ratioSum: ratio}
+	a := agg{bad: bad, total: total, slices: 1, ratioSum: ratio, withData: 1}
 	if ratio+1e-12 >= d.SliceTarget {
 		a.goodSlices = 1
 	}

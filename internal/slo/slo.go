@@ -28,7 +28,9 @@ type Definition struct {
 	Slice int
 	// SliceTarget is the share of good events that makes a slice good (timeslices).
 	SliceTarget float64
-	Window      Window
+	// NoData is how a slice without data counts: config.NoDataGood, NoDataBad or NoDataSkip.
+	NoData string
+	Window Window
 	// SLA is the looser customer-facing target as a fraction; 0 when none.
 	SLA    float64
 	Source Source
@@ -65,10 +67,10 @@ type Window struct {
 // String names the window as config writes it.
 func (w Window) String() string {
 	if w.Rolling {
-		return formatDuration(w.Length)
+		return config.FormatDuration(w.Length)
 	}
 	if w.Calendar == config.CalendarFixed {
-		return "calendar " + formatDuration(w.Length) + " (" + w.Loc.String() + ")"
+		return "calendar " + config.FormatDuration(w.Length) + " (" + w.Loc.String() + ")"
 	}
 	return "calendar " + w.Calendar + " (" + w.Loc.String() + ")"
 }
@@ -127,6 +129,12 @@ func FromConfig(c *config.SLO) *Definition {
 	if d.Method == config.Timeslices {
 		d.SliceTarget = decimal(c.TimesliceTarget / 100)
 	}
+	if d.Method != config.Occurrences {
+		d.NoData = c.TimesliceNoData
+		if d.NoData == "" {
+			d.NoData = config.NoDataGood
+		}
+	}
 	if c.Calendar == "" {
 		d.Window = Window{Rolling: true, Length: c.Window.D()}
 	} else {
@@ -141,16 +149,17 @@ func FromConfig(c *config.SLO) *Definition {
 		d.Source = Source{Kind: "push"}
 	}
 	d.Alerts = rulesFor(d, &c.Alerts)
-	d.rev = d.Method + "|" + itoa(int64(d.Slice)) + "|" + ftoa(d.SliceTarget) + "|" + d.Window.String() + "|" + ftoa(d.Window.Length.Minutes())
+	d.rev = d.Method + "|" + itoa(int64(d.Slice)) + "|" + ftoa(d.SliceTarget) + "|" + d.NoData + "|" + d.Window.String() + "|" + ftoa(d.Window.Length.Minutes())
 	return d
 }
 
 // agg sums a stretch of minutes.
 type agg struct {
 	bad, total float64 // events
-	// Timeslice methods: slices with data, good slices among them, and the sum of each slice's
-	// good ratio (ratio_timeslices).
-	slices, goodSlices, ratioSum float64
+	// Timeslice methods: the slices counted (every slice, or only those with data when slices
+	// without data are skipped), the good slices among them, the sum of each slice's good ratio
+	// (ratio_timeslices), and how many of them had data.
+	slices, goodSlices, ratioSum, withData float64
 }
 
 func (a *agg) add(b agg) {
@@ -159,6 +168,7 @@ func (a *agg) add(b agg) {
 	a.slices += b.slices
 	a.goodSlices += b.goodSlices
 	a.ratioSum += b.ratioSum
+	a.withData += b.withData
 }
 
 // errorRatio is the share of bad in a, by the SLO's method; zero without data.
@@ -186,7 +196,7 @@ func (d *Definition) events(a agg) float64 {
 	if d.Method == config.Occurrences {
 		return a.total
 	}
-	return a.slices
+	return a.withData
 }
 
 // bad is what a spends of the budget: bad events (occurrences), bad slices (timeslices), or the
@@ -204,20 +214,37 @@ func (d *Definition) bad(a agg) float64 {
 // burnRate is the error ratio over the budget: 1 spends the budget exactly over the window.
 func (d *Definition) burnRate(a agg) float64 { return d.errorRatio(a) / d.Budget() }
 
-// remaining is the share of the period's error budget left: 1 untouched, 0 spent, negative
-// overspent. Occurrences weigh by traffic so far (bad / (budget × total)); the timeslice
-// methods budget time, so the allowance is budget × the slices of the whole period.
-func (d *Definition) remaining(a agg, periodSlices float64) float64 {
-	switch d.Method {
-	case config.Timeslices:
-		return 1 - (a.slices-a.goodSlices)/(d.Budget()*periodSlices)
-	case config.RatioTimeslices:
-		return 1 - (a.slices-a.ratioSum)/(d.Budget()*periodSlices)
+// allowance is how much bad a budget (a share: 1 − objective, or 1 − SLA) allows in a, in the
+// unit d.bad counts. One rule for the budget, the gate, SLA reports and postmortems:
+// occurrences allow a share of the events counted so far; the timeslice methods budget time, so
+// they allow a share of every slice of the period (periodSlices), except when slices without
+// data are skipped: those are never counted, so the allowance is a share of the slices counted,
+// the slices with data.
+func (d *Definition) allowance(a agg, periodSlices, budget float64) float64 {
+	switch {
+	case d.Method == config.Occurrences:
+		return budget * a.total
+	case d.NoData == config.NoDataSkip:
+		return budget * a.slices
 	}
-	if a.total <= 0 {
+	return budget * periodSlices
+}
+
+// remaining is the share of the period's error budget left: 1 untouched, 0 spent, negative
+// overspent; 1 while nothing is counted.
+func (d *Definition) remaining(a agg, periodSlices float64) float64 {
+	allowed := d.allowance(a, periodSlices, d.Budget())
+	if allowed <= 0 {
 		return 1
 	}
-	return 1 - a.bad/(d.Budget()*a.total)
+	return 1 - d.bad(a)/allowed
+}
+
+// within reports whether the bad of a fits the allowance of target (a fraction) over a period
+// of periodSlices: an SLA is met while it does, by the rule the error budget follows.
+func (d *Definition) within(a agg, periodSlices, target float64) bool {
+	allowed := d.allowance(a, periodSlices, decimal(1-target))
+	return d.bad(a) <= allowed+1e-9*max(1, allowed)
 }
 
 // sliValue is the share of good over the period; 1 when there is no data yet.

@@ -44,12 +44,12 @@ func newHarness(t *testing.T, db *store.DB, now time.Time, cfgYAML string) *harn
 		t.Fatalf("config: %v", err)
 	}
 	h := &harness{db: db, clock: clock.NewFake(now)}
-	h.incidents = incident.New(db, h.clock)
-	h.pipeline = alert.NewPipeline(db, h.incidents, h.clock)
+	h.incidents = incident.New(db, h.clock, nil)
+	h.pipeline = alert.NewPipeline(db, h.incidents, h.clock, alert.Options{})
 	done := make(chan struct{})
 	go func() { h.pipeline.Run(); close(done) }()
 	t.Cleanup(func() { h.pipeline.Close(); <-done })
-	h.engine = slo.NewEngine(db, h.clock, h.pipeline, nil)
+	h.engine = slo.NewEngine(db, h.clock, h.pipeline, nil, nil)
 	h.engine.Apply(cfg)
 	return h
 }
@@ -143,16 +143,25 @@ func TestBudgetingMethodsOnTheSameData(t *testing.T) {
 		pt("2026-11-22T10:02:00Z", 0, 10),
 		pt("2026-11-22T10:03:00Z", 99, 100),
 	}
+	// The 1d window holds 1,440 one-minute slices; the 1h window 60. 1% of 1,440 is 14.4.
 	cases := []struct {
-		name, method        string
-		sli, remaining, b1h float64
+		name, method, noData string
+		sli, remaining, b1h  float64
 	}{
 		// 111 bad of 2110 events: ratio 0.0526..., 5.26 budgets spent.
-		{"occurrences weigh every event the same", "occurrences", 1999.0 / 2110, 1 - 111.0/(0.01*2110), (111.0 / 2110) / 0.01},
-		// Slices 1 and 4 are good, 2 and 3 bad: SLI 0.5; 2 bad minutes of 14.4 allowed.
-		{"timeslices count good minutes", "timeslices", 0.5, 1 - 2/14.4, 50},
-		// Ratios 1, 0.9, 0, 0.99 average to 0.7225; 1.11 slices' worth of badness of 14.4.
-		{"ratio timeslices average each minute's ratio", "ratio_timeslices", 2.89 / 4, 1 - 1.11/14.4, (1 - 2.89/4) / 0.01},
+		{"occurrences weigh every event the same", "occurrences", "", 1999.0 / 2110, 1 - 111.0/(0.01*2110), (111.0 / 2110) / 0.01},
+		// Slices 2 and 3 are bad, the other 1,438 good (minutes without data count as good).
+		{"timeslices count every minute of the window", "timeslices", "", 1 - 2.0/1440, 1 - 2/14.4, (2.0 / 60) / 0.01},
+		// Skipping minutes without data: slices 1 and 4 good, 2 and 3 bad: SLI 0.5. Only the four
+		// are counted, so the budget is 1% of four slices: 2 / 0.04 spent, 49 budgets over.
+		{"timeslices skipping minutes without data count the four", "timeslices", "skip", 0.5, 1 - 2/0.04, 50},
+		// Minutes without data count as bad: 1,438 bad slices.
+		{"timeslices with minutes without data bad", "timeslices", "bad", 2.0 / 1440, 1 - 1438/14.4, (58.0 / 60) / 0.01},
+		// Ratios 1, 0.9, 0, 0.99 and 1,436 ratios of 1: 1.11 slices' worth of badness.
+		{"ratio timeslices average each minute's ratio", "ratio_timeslices", "", 1 - 1.11/1440, 1 - 1.11/14.4, (1.11 / 60) / 0.01},
+		// Skipping minutes without data: the four ratios average to 0.7225; 1.11 slices' worth of
+		// badness against 1% of the four slices counted.
+		{"ratio timeslices skipping minutes without data", "ratio_timeslices", "skip", 2.89 / 4, 1 - 1.11/0.04, (1 - 2.89/4) / 0.01},
 	}
 	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
 		for _, c := range cases {
@@ -160,6 +169,9 @@ func TestBudgetingMethodsOnTheSameData(t *testing.T) {
 				extra := ""
 				if c.method == "timeslices" {
 					extra = "\n    timeslice_target: 99"
+				}
+				if c.noData != "" {
+					extra += "\n    timeslice_no_data: " + c.noData
 				}
 				h := newHarness(t, db, at("2026-11-22T10:10:00Z"), `
 slos:
@@ -172,6 +184,10 @@ slos:
 `)
 				h.push(t, "m-"+c.method, data...)
 				st := h.status(t, "m-"+c.method)
+				if c.noData == "bad" {
+					// Every minute of the day is counted: spent many times over.
+					near(t, "slices", *st.Slices, 1440)
+				}
 				near(t, "sli_value", st.SLIValue, c.sli)
 				near(t, "error_budget_remaining", st.ErrorBudgetRemaining, c.remaining)
 				near(t, "burn_rates[1h]", st.BurnRates["1h"], c.b1h)
@@ -211,8 +227,10 @@ slos:
 		}
 		// 0.1% of 44,700 minutes is 44.7 minutes; ten are spent.
 		near(t, "error_budget_remaining", st.ErrorBudgetRemaining, 1-10/44.7)
-		near(t, "slices", *st.Slices, 11)
-		near(t, "good_slices", *st.GoodSlices, 1)
+		// The slices so far: 28 days and 14 hours, and the minute in progress; the ten bad ones
+		// aside, all good (minutes without data count as good).
+		near(t, "slices", *st.Slices, 28*1440+14*60+1)
+		near(t, "good_slices", *st.GoodSlices, 28*1440+14*60+1-10)
 	})
 }
 
@@ -330,7 +348,7 @@ slos:
 		{"no timestamp", "p", []slo.Point{{Good: 1, Total: 1}}, "events[0].timestamp is required"},
 		{"far future", "p", []slo.Point{pt("2026-11-22T11:00:00Z", 1, 1)}, "in the future"},
 		{"older than retention", "p", []slo.Point{pt("2025-01-01T00:00:00Z", 1, 1)}, "older than"},
-		{"same timestamp twice", "p", []slo.Point{pt("2026-11-22T10:00:00Z", 1, 1), pt("2026-11-22T10:00:00Z", 1, 1)}, "has the timestamp of events[0]"},
+		{"two points of one minute", "p", []slo.Point{pt("2026-11-22T10:00:00Z", 1, 1), pt("2026-11-22T10:00:40Z", 1, 1)}, "falls in the minute of events[0]"},
 		{"an SLO that reads Prometheus", "prom", []slo.Point{pt("2026-11-22T10:00:00Z", 1, 1)}, "takes no pushed events"},
 		{"no points", "p", nil, "at least one"},
 	}

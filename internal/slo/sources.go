@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,8 +110,12 @@ func (e *Engine) pullOne(ctx context.Context, id string) error {
 	} else {
 		from -= 5
 	}
+	chunk := int64(maxRangePoints)
+	if d.Source.Kind == "prometheus" {
+		chunk = rawChunkMinutes
+	}
 	for from < end {
-		to := min(end, from+maxRangePoints)
+		to := min(end, from+chunk)
 		var pts []Point
 		var err error
 		switch d.Source.Kind {
@@ -149,16 +153,26 @@ func (e *Engine) pullOne(ctx context.Context, id string) error {
 }
 
 // PrometheusPartial reads the counts of the minute in progress up to now. It reports false
-// while the minute is too young to hold two scrapes, and for threshold metrics, which are
-// judged on whole minutes.
+// while nothing of the minute is known yet, and for threshold metrics, which are judged on
+// whole minutes.
 func PrometheusPartial(ctx context.Context, hc *http.Client, p *config.PrometheusSLI, now time.Time) (Point, bool, error) {
 	start := now.Truncate(time.Minute)
+	if p.Op != "" {
+		return Point{}, false, nil
+	}
+	if !windowed(p) {
+		pts, err := PrometheusPoints(ctx, hc, p, start, now)
+		if err != nil || len(pts) == 0 {
+			return Point{}, false, err
+		}
+		return pts[len(pts)-1], pts[len(pts)-1].Timestamp.Equal(start.UTC()), nil
+	}
 	secs := int(now.Sub(start) / time.Second)
-	if p.Op != "" || secs < 5 {
+	if secs < 5 {
 		return Point{}, false, nil
 	}
 	window := strconv.Itoa(secs) + "s"
-	total, okT, err := promInstant(ctx, hc, p.URL, PromQL(p.Total, window), now)
+	total, okT, err := promInstant(ctx, hc, p.URL, windowQuery(p.Total, window), now)
 	if err != nil || !okT {
 		return Point{}, false, err
 	}
@@ -166,7 +180,7 @@ func PrometheusPartial(ctx context.Context, hc *http.Client, p *config.Prometheu
 	if q == "" {
 		q, bad = p.Bad, true
 	}
-	part, _, err := promInstant(ctx, hc, p.URL, PromQL(q, window), now)
+	part, _, err := promInstant(ctx, hc, p.URL, windowQuery(q, window), now)
 	if err != nil {
 		return Point{}, false, err
 	}
@@ -175,6 +189,15 @@ func PrometheusPartial(ctx context.Context, hc *http.Client, p *config.Prometheu
 		part = total - part
 	}
 	return Point{Timestamp: start.UTC(), Good: min(max(part, 0), total), Total: total}, true, nil
+}
+
+// windowQuery writes window into an expression with {{.window}}.
+func windowQuery(q, window string) string { return strings.ReplaceAll(q, "{{.window}}", window) }
+
+// windowed reports whether the source's queries count events in a window themselves
+// ({{.window}}); nines then reads them at the end of each minute.
+func windowed(p *config.PrometheusSLI) bool {
+	return strings.Contains(p.Total, "{{.window}}") || strings.Contains(p.Good, "{{.window}}") || strings.Contains(p.Bad, "{{.window}}")
 }
 
 // promInstant runs query at t and sums the series it returns.
@@ -201,30 +224,79 @@ func promInstant(ctx context.Context, hc *http.Client, base, query string, t tim
 	return sum, found, nil
 }
 
-var counterSelector = regexp.MustCompile(`^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?\s*$`)
-
-// PromQL returns a query for the number of events in a window (a PromQL duration such as 1m,
-// 5m): a counter selector is wrapped in sum(increase(...)), an expression with {{.window}} gets
-// the window written in, and any other expression is taken as a counter and read through a
-// subquery.
+// PromQL returns a query for the number of events of q in a window (a PromQL duration such as
+// 1m, 5m), as one series without labels: an expression with {{.window}} gets the window written
+// in and is summed; counter selectors and sums of them (config.CounterSelectors) are counted
+// selector by selector, series by series (see counterEvents), and added up.
 func PromQL(q, window string) string {
 	if strings.Contains(q, "{{.window}}") {
-		return strings.ReplaceAll(q, "{{.window}}", window)
+		return "sum(" + strings.ReplaceAll(q, "{{.window}}", window) + ")"
 	}
-	if counterSelector.MatchString(q) {
-		return "sum(increase(" + strings.TrimSpace(q) + "[" + window + "]))"
+	sels, ok := config.CounterSelectors(q)
+	if !ok {
+		// Refused by validation; kept readable for a caller that did not validate.
+		return "sum(increase((" + strings.TrimSpace(q) + ")[" + window + ":]))"
 	}
-	// The subquery's step must leave several points in the window whatever the server's
-	// evaluation interval.
-	step := "1m"
-	if window == "1m" || strings.HasSuffix(window, "s") {
-		step = "15s"
+	if len(sels) == 1 {
+		return "sum(" + counterEvents(sels[0], window) + ")"
 	}
-	return "sum(increase((" + strings.TrimSpace(q) + ")[" + window + ":" + step + "]))"
+	terms := make([]string, len(sels))
+	for i, sel := range sels {
+		terms[i] = "(sum(" + counterEvents(sel, window) + ") or on() vector(0))"
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
 }
 
-// PrometheusPoints reads per-minute good and total counts for minutes [from, to) with range
-// queries: the value at the end of each minute is that minute's increase.
+// counterEvents is PromQL for the events each series of the counter selector sel counted in the
+// window ending at the evaluation time, as nines counts them wherever Prometheus can:
+//
+//   - a series there at the window's start and not reset in it counted its last value in the
+//     window minus its value at the start: exact, nothing extrapolated (nines takes the same
+//     two samples);
+//   - a series born in the window, not reset, after its target was first scraped in it (it has
+//     fewer samples in the window than up, or than the same metric with other labels, of the
+//     same job and instance) counted its whole value, from zero: a client library creates a
+//     labelled counter on its first event, and increase() would drop that first value;
+//   - any other series (reset in the window, or there from its target's first scrape) counted
+//     what increase() says: Prometheus's extrapolation, which PromQL cannot make exact.
+func counterEvents(sel, w string) string {
+	r := sel + "[" + w + "]"
+	start := sel + " offset " + w
+	scrapes := "count_over_time(up[" + w + "])"
+	before := "up offset " + w
+	if i := strings.IndexAny(sel, "{ \t"); i != 0 {
+		name := sel
+		if i > 0 {
+			name = sel[:i]
+		}
+		scrapes = "(count_over_time(" + name + "[" + w + "]) or " + scrapes + ")"
+		before = "(" + name + " offset " + w + " or " + before + ")"
+	}
+	reset := "resets(" + r + ") > 0"
+	born := "(last_over_time(" + r + ") unless " + start + " unless " + reset + ")"
+	return "((last_over_time(" + r + ") - " + start + ") unless " + reset + ")" +
+		// Born after its target's first scrape in the window: fewer samples than its target's
+		// scrapes, or the target was scraped at the window's start.
+		" or (" + born + " and (count_over_time(" + r + ") < on(job, instance) group_left() max by (job, instance) " + scrapes + "))" +
+		" or (" + born + " and on(job, instance) " + before + ")" +
+		" or increase(" + r + ")"
+}
+
+// PrometheusPoints reads per-minute good and total counts for minutes [from, to); a to inside a
+// minute reads that minute so far.
+//
+// Counters are read exactly as they count: nines fetches their raw samples and adds up the rise
+// between each sample and the one before it, so the events over any stretch of minutes are the
+// counters' own difference, whatever the scrape interval and however samples fall against
+// minute boundaries (increase() extrapolates inside each window, and loses or invents events
+// that straddle them). A counter that goes down was reset (a restart): its new value is what
+// it counted since. A series that first appears while its target was already being scraped
+// (a client library creates a labelled counter on its first event) counted its first value
+// from zero. The rise between two samples belongs to the minute of the later one, with a sample
+// on the minute counting for the minute it closes. A sum of selectors is read selector by
+// selector and series by series, and added up after counting, so a series born inside it is
+// seen being born; an expression with {{.window}} counts its own events and is read at the end
+// of each minute.
 func PrometheusPoints(ctx context.Context, hc *http.Client, p *config.PrometheusSLI, from, to time.Time) ([]Point, error) {
 	if p.Op != "" {
 		vals, err := promRange(ctx, hc, p.URL, p.Good, from, to)
@@ -241,17 +313,27 @@ func PrometheusPoints(ctx context.Context, hc *http.Client, p *config.Prometheus
 		}
 		return out, nil
 	}
-	total, err := promRange(ctx, hc, p.URL, PromQL(p.Total, "1m"), from, to)
-	if err != nil {
-		return nil, fmt.Errorf("total: %w", err)
-	}
 	q, bad := p.Good, false
 	if q == "" {
 		q, bad = p.Bad, true
 	}
-	part, err := promRange(ctx, hc, p.URL, PromQL(q, "1m"), from, to)
-	if err != nil {
-		return nil, fmt.Errorf("good/bad: %w", err)
+	var total, part map[int64]float64
+	var err error
+	if windowed(p) {
+		if total, err = promRange(ctx, hc, p.URL, windowQuery(p.Total, "1m"), from, to); err != nil {
+			return nil, fmt.Errorf("total: %w", err)
+		}
+		if part, err = promRange(ctx, hc, p.URL, windowQuery(q, "1m"), from, to); err != nil {
+			return nil, fmt.Errorf("good/bad: %w", err)
+		}
+	} else {
+		r := counterReader{hc: hc, base: p.URL, from: from, to: to}
+		if total, err = r.minutes(ctx, p.Total); err != nil {
+			return nil, fmt.Errorf("total: %w", err)
+		}
+		if part, err = r.minutes(ctx, q); err != nil {
+			return nil, fmt.Errorf("good/bad: %w", err)
+		}
 	}
 	out := make([]Point, 0, len(total))
 	for _, m := range sortedKeys(total) {
@@ -262,6 +344,166 @@ func PrometheusPoints(ctx context.Context, hc *http.Client, p *config.Prometheus
 		}
 		g = min(max(g, 0), t)
 		out = append(out, Point{Timestamp: time.Unix(m*60, 0).UTC(), Good: g, Total: t})
+	}
+	return out, nil
+}
+
+// counterLookback is how far before the first minute read counters are read too, for the
+// sample each rise starts from: Prometheus's own lookback.
+const counterLookback = 5 * time.Minute
+
+// rawChunkMinutes bounds one read of raw samples: 6 hours are 1,440 samples a series at 15s.
+const rawChunkMinutes = 6 * 60
+
+// counterReader reads counters' per-minute rises over [from, to).
+type counterReader struct {
+	hc       *http.Client
+	base     string
+	from, to time.Time
+	// first caches the earliest sample of each selector asked about.
+	first map[string]int64
+}
+
+// minutes returns, by minute, the rise of query's counters summed over its series; a minute
+// with samples and no rise is there with 0.
+func (r *counterReader) minutes(ctx context.Context, query string) (map[int64]float64, error) {
+	rng := r.to.Sub(r.from) + counterLookback
+	secs := strconv.FormatInt(int64((rng+time.Second-1)/time.Second), 10) + "s"
+	sels, ok := config.CounterSelectors(query)
+	if !ok {
+		return nil, fmt.Errorf("%q is neither a counter selector nor a sum of them; nines cannot count its events exactly", query)
+	}
+	var series []promSeries
+	for _, sel := range sels {
+		ss, err := promMatrix(ctx, r.hc, r.base, sel+"["+secs+"]", r.to)
+		if err != nil {
+			return nil, err
+		}
+		series = append(series, ss...)
+	}
+	fromM, toMs := unixMinute(r.from), r.to.UnixMilli()
+	rangeStart := r.to.Add(-rng).UnixMilli()
+	out := map[int64]float64{}
+	for _, s := range series {
+		if len(s.ts) == 0 {
+			continue
+		}
+		for i := range s.ts {
+			m := floorDiv(s.ts[i]-1, 60000) // a sample on the minute closes the minute before
+			if m < fromM || s.ts[i] > toMs {
+				continue
+			}
+			rise := 0.0
+			switch {
+			case i > 0 && s.vals[i] >= s.vals[i-1]:
+				rise = s.vals[i] - s.vals[i-1]
+			case i > 0:
+				rise = s.vals[i] // reset: counted from zero since
+			default:
+				// The series' first sample after the range began: new if its target was scraped
+				// before it without it.
+				first, err := r.firstSeen(ctx, s.labels)
+				if err != nil {
+					return nil, err
+				}
+				if s.ts[0] > rangeStart && first > 0 && first < s.ts[0] {
+					rise = s.vals[0]
+				}
+			}
+			out[m] += rise
+		}
+	}
+	return out, nil
+}
+
+// firstSeen is when the series' target (its job and instance) was first seen in the range
+// read: its first scrape (up), or the first sample of another series of the same metric from
+// it, whichever came first; 0 when that cannot be told.
+func (r *counterReader) firstSeen(ctx context.Context, labels map[string]string) (int64, error) {
+	job, okJ := labels["job"]
+	inst, okI := labels["instance"]
+	if !okJ || !okI {
+		return 0, nil
+	}
+	target := fmt.Sprintf("{job=%s,instance=%s}", strconv.Quote(job), strconv.Quote(inst))
+	var first int64
+	for _, name := range []string{"up", labels["__name__"]} {
+		if name == "" {
+			continue
+		}
+		t, err := r.firstSample(ctx, name+target)
+		if err != nil {
+			return 0, err
+		}
+		if t > 0 && (first == 0 || t < first) {
+			first = t
+		}
+	}
+	return first, nil
+}
+
+// firstSample is the earliest sample of selector's series in the range read.
+func (r *counterReader) firstSample(ctx context.Context, selector string) (int64, error) {
+	if t, ok := r.first[selector]; ok {
+		return t, nil
+	}
+	rng := r.to.Sub(r.from) + counterLookback
+	series, err := promMatrix(ctx, r.hc, r.base, fmt.Sprintf("%s[%ds]", selector, int64((rng+time.Second-1)/time.Second)), r.to)
+	if err != nil {
+		return 0, err
+	}
+	var first int64
+	for _, s := range series {
+		if len(s.ts) > 0 && (first == 0 || s.ts[0] < first) {
+			first = s.ts[0]
+		}
+	}
+	if r.first == nil {
+		r.first = map[string]int64{}
+	}
+	r.first[selector] = first
+	return first, nil
+}
+
+// promSeries is one series of a matrix: its labels and samples (unix milliseconds).
+type promSeries struct {
+	labels map[string]string
+	ts     []int64
+	vals   []float64
+}
+
+// promMatrix runs an instant query that returns a range vector (raw samples) at t.
+func promMatrix(ctx context.Context, hc *http.Client, base, query string, t time.Time) ([]promSeries, error) {
+	v := url.Values{}
+	v.Set("query", query)
+	v.Set("time", strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
+	var r struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := promAPI(ctx, hc, base, "/api/v1/query", v, &r); err != nil {
+		return nil, err
+	}
+	if r.ResultType != "matrix" {
+		return nil, fmt.Errorf("prometheus: %s gave a %s, not samples", query, r.ResultType)
+	}
+	out := make([]promSeries, 0, len(r.Result))
+	for _, res := range r.Result {
+		s := promSeries{labels: res.Metric}
+		for _, pair := range res.Values {
+			ts, _ := pair[0].(float64)
+			str, _ := pair[1].(string)
+			f, err := strconv.ParseFloat(str, 64)
+			if err != nil || !finite(f) {
+				continue
+			}
+			s.ts = append(s.ts, int64(math.Round(ts*1000)))
+			s.vals = append(s.vals, f)
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nines-dev/nines/internal/probe"
 )
@@ -31,32 +30,5 @@ func TestAMonitorMapsToAComponentStatus(t *testing.T) {
 				t.Errorf("got %s, want %s", got, c.want)
 			}
 		})
-	}
-}
-
-func TestMonitorBarsShowEachDaysShareOfPassedChecks(t *testing.T) {
-	d0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	now := d0.AddDate(0, 0, 2).Add(12 * time.Hour)
-	days := []probe.DayBar{
-		{Day: d0}, // no checks
-		{Day: d0.AddDate(0, 0, 1), Checks: 1440, Failures: 0},
-		{Day: d0.AddDate(0, 0, 2), Checks: 720, Failures: 72}, // half a day so far
-	}
-	bars, uptime := monitorBars(days, now)
-	want := []Bar{
-		{Index: 0, Day: d0, Status: Operational, Uptime: 100},
-		{Index: 1, Day: d0.AddDate(0, 0, 1), Status: Operational, Uptime: 100},
-		{Index: 2, Day: d0.AddDate(0, 0, 2), Status: PartialOutage, Uptime: 90, Down: 72 * time.Minute},
-	}
-	for i := range want {
-		if bars[i] != want[i] {
-			t.Errorf("bar %d = %+v, want %+v", i, bars[i], want[i])
-		}
-	}
-	if wantUp := 100 * float64(2160-72) / 2160; uptime != wantUp {
-		t.Errorf("uptime %v, want %v", uptime, wantUp)
-	}
-	if bars, _ := monitorBars([]probe.DayBar{{Day: d0, Checks: 5, Failures: 5}}, now); bars[0].Status != MajorOutage || bars[0].Uptime != 0 {
-		t.Errorf("a day when every check failed: %+v, want a major outage at 0%%", bars[0])
 	}
 }

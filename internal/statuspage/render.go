@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 )
 
@@ -197,29 +199,24 @@ func marshal(v any) ([]byte, error) {
 
 type renderer struct{ page *template.Template }
 
+// incidentArgs hands the "incident" template the page beside the incident it draws.
+type incidentArgs struct {
+	View     *View
+	Incident PublicIncident
+}
+
 func newRenderer() *renderer {
 	funcs := template.FuncMap{
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"pct":   func(f float64) string { return trimPct(f) },
+		"pct":   FormatUptime,
 		"x":     func(i int) int { return i * 6 },
 		"width": func(n int) int { return n * 6 },
 		"lower": strings.ToLower,
 		"label": func(s Status) string { return s.Label() },
-		"title": func(s string) string {
-			if s == "" {
-				return s
-			}
-			return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
-		},
+		"title": updateLabel,
+		"args":  func(v *View, pi PublicIncident) incidentArgs { return incidentArgs{v, pi} },
 	}
 	return &renderer{page: template.Must(template.New("page.html").Funcs(funcs).ParseFS(templateFS, "templates/page.html"))}
-}
-
-// trimPct prints an uptime the way status pages do: 99.98%, 100%.
-func trimPct(f float64) string {
-	s := fmt.Sprintf("%.2f", f)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + "%"
 }
 
 // Statuspage public API documents (https://<page>.statuspage.io/api/v2/summary.json).
@@ -274,7 +271,7 @@ type updateJSON struct {
 	CreatedAt            string         `json:"created_at"`
 	UpdatedAt            string         `json:"updated_at"`
 	DisplayAt            string         `json:"display_at"`
-	AffectedComponents   []affectedJSON `json:"affected_components"`
+	AffectedComponents   []affectedJSON `json:"affected_components,omitempty"`
 	DeliverNotifications bool           `json:"deliver_notifications"`
 	CustomTweet          *string        `json:"custom_tweet"`
 	TweetID              *string        `json:"tweet_id"`
@@ -331,7 +328,6 @@ func statusOf(v *View) statusJSON {
 func (v *View) componentsJSON() ([]componentJSON, map[string]componentJSON) {
 	out := []componentJSON{}
 	byID := map[string]componentJSON{}
-	created := jsonTime(v.Now.AddDate(0, 0, -(v.Days - 1)))
 	pos := 0
 	for _, g := range v.Groups {
 		var gid *string
@@ -339,7 +335,14 @@ func (v *View) componentsJSON() ([]componentJSON, map[string]componentJSON) {
 			pos++
 			id := g.ID
 			gid = &id
-			gj := componentJSON{ID: g.ID, Name: g.Name, Status: g.Status, CreatedAt: created, UpdatedAt: jsonTime(v.UpdatedAt),
+			created := v.Now
+			var updated time.Time
+			for _, c := range g.Components {
+				created = clock.Earliest(created, c.CreatedAt)
+				updated = clock.Latest(updated, c.UpdatedAt)
+			}
+			// A group changes when one of its components does.
+			gj := componentJSON{ID: g.ID, Name: g.Name, Status: g.Status, CreatedAt: jsonTime(created), UpdatedAt: jsonTime(updated),
 				Position: pos, PageID: v.Page.ID, Group: true, Components: []string{}}
 			for _, c := range g.Components {
 				gj.Components = append(gj.Components, c.ID)
@@ -348,7 +351,7 @@ func (v *View) componentsJSON() ([]componentJSON, map[string]componentJSON) {
 		}
 		for _, c := range g.Components {
 			pos++
-			cj := componentJSON{ID: c.ID, Name: c.Name, Status: c.Status, CreatedAt: created, UpdatedAt: jsonTime(c.UpdatedAt),
+			cj := componentJSON{ID: c.ID, Name: c.Name, Status: c.Status, CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt),
 				Position: pos, Showcase: true, GroupID: gid, PageID: v.Page.ID}
 			if c.Description != "" {
 				d := c.Description
@@ -362,24 +365,31 @@ func (v *View) componentsJSON() ([]componentJSON, map[string]componentJSON) {
 }
 
 func (v *View) incidentJSON(pi PublicIncident, comps map[string]componentJSON) incidentJSON {
-	ij := incidentJSON{ID: fmt.Sprint(pi.ID), Name: pi.Name, Status: pi.Status, CreatedAt: jsonTime(pi.CreatedAt), UpdatedAt: jsonTime(pi.UpdatedAt),
-		MonitoringAt: optJSONTime(pi.MonitoringAt), ResolvedAt: optJSONTime(pi.ResolvedAt), Impact: pi.Impact, StartedAt: jsonTime(pi.CreatedAt),
+	ij := incidentJSON{ID: pi.Key(), Name: pi.Name, Status: pi.Status, CreatedAt: jsonTime(pi.CreatedAt), UpdatedAt: jsonTime(pi.UpdatedAt),
+		MonitoringAt: optJSONTime(pi.MonitoringAt), ResolvedAt: optJSONTime(pi.ResolvedAt), Impact: pi.Impact, StartedAt: jsonTime(pi.StartedAt),
 		PageID: v.Page.ID, IncidentUpdates: []updateJSON{}, Components: []componentJSON{},
 		ScheduledFor: optJSONTime(pi.ScheduledFor), ScheduledUntil: optJSONTime(pi.ScheduledUntil)}
 	if v.URL != "" {
 		ij.Shortlink = v.URL + "#incident-" + ij.ID
 	}
-	var affected []affectedJSON
 	for _, id := range pi.Components {
 		if c, ok := comps[id]; ok {
 			ij.Components = append(ij.Components, c)
-			affected = append(affected, affectedJSON{Code: c.ID, Name: c.Name, OldStatus: c.Status, NewStatus: c.Status})
 		}
 	}
-	for _, u := range pi.Updates {
-		ij.IncidentUpdates = append(ij.IncidentUpdates, updateJSON{ID: fmt.Sprint(u.ID), Status: u.Status, Body: u.Body, IncidentID: ij.ID,
-			CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.CreatedAt), DisplayAt: jsonTime(u.CreatedAt),
-			AffectedComponents: affected, DeliverNotifications: true})
+	for i, u := range pi.Updates {
+		uj := updateJSON{ID: fmt.Sprint(u.ID), Status: u.Status, Body: u.Body, IncidentID: ij.ID,
+			CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.CreatedAt), DisplayAt: jsonTime(u.CreatedAt), DeliverNotifications: true}
+		if u.ID == 0 {
+			uj.ID = fmt.Sprintf("%s-%d", ij.ID, len(pi.Updates)-i) // maintenance's own updates, numbered oldest first
+		}
+		if u.EditedAt != nil {
+			uj.UpdatedAt = jsonTime(*u.EditedAt)
+		}
+		for _, a := range u.Affected {
+			uj.AffectedComponents = append(uj.AffectedComponents, affectedJSON(a))
+		}
+		ij.IncidentUpdates = append(ij.IncidentUpdates, uj)
 	}
 	return ij
 }
@@ -433,8 +443,14 @@ type atomFeedDoc struct {
 	ID      string      `xml:"id"`
 	Title   string      `xml:"title"`
 	Updated string      `xml:"updated"`
+	Author  atomPerson  `xml:"author"`
 	Links   []atomLink  `xml:"link"`
 	Entries []atomEntry `xml:"entry"`
+}
+
+type atomPerson struct {
+	Name string `xml:"name"`
+	URI  string `xml:"uri,omitempty"`
 }
 
 type atomLink struct {
@@ -457,8 +473,19 @@ type atomText struct {
 	Body string `xml:",chardata"`
 }
 
+// tagURI is an RFC 4151 tag: tag:<authority>,<date>:<specific>. The date is one on which the
+// authority named the thing, so the id never changes nor clashes with one minted later.
+func tagURI(authority string, date time.Time, specific string) string {
+	return "tag:" + authority + "," + date.UTC().Format("2006-01-02") + ":" + specific
+}
+
+// atomFeed is the page's history as an Atom feed (RFC 4287): unresolved incidents, announced
+// maintenance (upcoming, in progress, and completed in the last 14 days) and incidents resolved
+// in the last 14 days, newest change first. Entries are named by tag URIs (RFC 4151) and the
+// feed's author is the page.
 func atomFeed(v *View) ([]byte, error) {
-	f := atomFeedDoc{ID: "tag:nines," + v.Page.ID + ":status", Title: v.Page.Title + " status history", Updated: v.UpdatedAt.UTC().Format(time.RFC3339)}
+	f := atomFeedDoc{ID: tagURI(v.Authority, v.Since, "status/"+v.Page.ID), Title: v.Page.Title + " status history",
+		Updated: v.UpdatedAt.UTC().Format(time.RFC3339), Author: atomPerson{Name: v.Page.Title, URI: v.URL}}
 	if v.URL != "" {
 		f.ID = v.URL
 		f.Links = []atomLink{{Href: v.URL, Type: "text/html"}, {Rel: "self", Type: "application/atom+xml", Href: strings.TrimSuffix(v.URL, "/") + "/history.atom"}}
@@ -466,16 +493,21 @@ func atomFeed(v *View) ([]byte, error) {
 	var all []PublicIncident
 	all = append(all, v.Active...)
 	all = append(all, v.Maintenance...)
+	all = append(all, v.Completed...)
 	all = append(all, v.Past...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].UpdatedAt.After(all[j].UpdatedAt) })
 	for _, pi := range all {
-		e := atomEntry{ID: fmt.Sprintf("tag:nines,%s:incident:%d", v.Page.ID, pi.ID), Title: pi.Name,
-			Published: pi.CreatedAt.Format(time.RFC3339), Updated: pi.UpdatedAt.Format(time.RFC3339), Content: atomText{Type: "text"}}
+		e := atomEntry{ID: tagURI(v.Authority, pi.CreatedAt, "status/"+v.Page.ID+"/incident/"+pi.Key()), Title: pi.Name,
+			Published: pi.CreatedAt.UTC().Format(time.RFC3339), Updated: pi.UpdatedAt.UTC().Format(time.RFC3339), Content: atomText{Type: "text"}}
+		if pi.Kind == KindMaintenance && pi.ScheduledFor != nil {
+			e.Title = fmt.Sprintf("%s (maintenance, %s to %s)", pi.Name, v.Time(*pi.ScheduledFor), v.Time(*pi.ScheduledUntil))
+		}
 		if v.URL != "" {
-			e.Link = &atomLink{Href: fmt.Sprintf("%s#incident-%d", v.URL, pi.ID), Type: "text/html"}
+			e.Link = &atomLink{Href: v.URL + "#incident-" + pi.Key(), Type: "text/html"}
 		}
 		var b strings.Builder
 		for _, u := range pi.Updates {
-			fmt.Fprintf(&b, "%s (%s): %s\n", strings.ToUpper(u.Status[:1])+u.Status[1:], u.CreatedAt.Format("2006-01-02 15:04 UTC"), u.Body)
+			fmt.Fprintf(&b, "%s (%s): %s\n", updateLabel(u.Status), v.Time(u.CreatedAt), u.Body)
 		}
 		e.Content.Body = strings.TrimSpace(b.String())
 		f.Entries = append(f.Entries, e)
@@ -485,6 +517,14 @@ func atomFeed(v *View) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(out, '\n')...), nil
+}
+
+// updateLabel is an update's status as a reader says it: "In progress", "Postmortem".
+func updateLabel(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 }
 
 // badge draws a shields-style SVG: the name on grey, the status on its colour.

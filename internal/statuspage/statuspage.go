@@ -1,9 +1,10 @@
-// Package statuspage runs public status pages: component status derived from the open
-// incidents of the services a page shows (overridable by a responder), uptime bars from
-// incident history, public incidents with Statuspage's update states, scheduled maintenance,
-// Statuspage-compatible JSON, an Atom feed, SVG badges and email subscriptions. Everything a
-// page serves is rendered once per change and served from memory, so a page holds the traffic
-// spike that an outage brings.
+// Package statuspage runs public status pages: component status from monitors, public
+// incidents, maintenance and overrides (every internal incident only when a page asks), with
+// the reason shown; uptime bars per day of the page's zone, with no-data days and maintenance
+// left out; public incidents with Statuspage's update states, corrections and retractions;
+// announced maintenance; published postmortems; Statuspage-compatible JSON, an Atom feed, SVG
+// badges and email subscriptions. Everything a page serves is rendered once per change and
+// served from memory, so a page holds the traffic spike that an outage brings.
 package statuspage
 
 import (
@@ -11,6 +12,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +25,8 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
+	"github.com/nines-dev/nines/internal/invalid"
+	"github.com/nines-dev/nines/internal/maintenance"
 	"github.com/nines-dev/nines/internal/probe"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
@@ -117,7 +121,10 @@ func ValidUpdateState(s string) bool {
 	return s == Investigating || s == Identified || s == Monitoring || s == Resolved
 }
 
-// Schema holds overrides, public incidents and their updates, maintenance, and subscribers.
+// Schema holds overrides, public incidents and their updates, subscribers, and when each
+// component first appeared on its page (its history starts there: before it, "no data").
+// Rows of kind maintenance are notices written before maintenance windows announced
+// themselves; they are still shown, and no new ones are written.
 var Schema = store.Schema{Component: "statuspage", Migrations: []string{`
 CREATE TABLE sp_overrides (
 	page_id TEXT NOT NULL,
@@ -168,6 +175,18 @@ CREATE TABLE sp_deliveries (
 	sent_at BIGINT NOT NULL,
 	PRIMARY KEY (update_id, subscriber_id)
 );
+`, `
+CREATE TABLE sp_components (
+	page_id TEXT NOT NULL,
+	component_id TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (page_id, component_id)
+);
+ALTER TABLE sp_updates ADD COLUMN affected TEXT NOT NULL DEFAULT '';
+ALTER TABLE sp_updates ADD COLUMN edited_at BIGINT;
+ALTER TABLE sp_updates ADD COLUMN retracted_at BIGINT;
+ALTER TABLE sp_incidents ADD COLUMN started_at BIGINT;
+ALTER TABLE sp_subscribers ADD COLUMN first_update BIGINT NOT NULL DEFAULT 0;
 `}}
 
 // Service runs every status page of the config in force.
@@ -179,6 +198,7 @@ type Service struct {
 	runner    *timers.Runner
 	mailer    Mailer
 	monitors  MonitorSource
+	maint     MaintenanceSource
 	log       *slog.Logger
 	key       []byte // signs subscription links
 
@@ -198,14 +218,26 @@ type Options struct {
 	Mailer    Mailer
 	Log       *slog.Logger
 	// Monitors gives components linked to a monitor their status and bars; nil shows them
-	// operational with empty bars.
+	// operational with no data.
 	Monitors MonitorSource
+	// Maintenance gives the windows that put components under maintenance, leave time out of
+	// uptime, and are announced; nil means none.
+	Maintenance MaintenanceSource
 }
 
 // MonitorSource is what status pages read of nines' own monitors; *probe.Monitors is one.
+// Status pages register with OnChange to render again when a monitor changes.
 type MonitorSource interface {
 	View(id string) (probe.View, bool)
-	Days(ctx context.Context, id string, n int) ([]probe.DayBar, error)
+	Counts(ctx context.Context, id string, edges []time.Time) ([]probe.Count, error)
+	OnChange(f func(monitorID string))
+}
+
+// MaintenanceSource is what status pages read of maintenance windows; *maintenance.Service is
+// one.
+type MaintenanceSource interface {
+	Windows(ctx context.Context, since time.Time) ([]maintenance.Window, error)
+	OnChange(f func(ctx context.Context))
 }
 
 // MaxAge bounds how long a rendered page is served without a change: uptime bars and
@@ -222,7 +254,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Log = slog.Default()
 	}
 	s := &Service{db: o.DB, clock: o.Clock, cfg: o.Config, incidents: o.Incidents, runner: o.Runner, mailer: o.Mailer,
-		monitors: o.Monitors, log: o.Log, key: key, caches: map[string]*pageCache{}, render: newRenderer()}
+		monitors: o.Monitors, maint: o.Maintenance, log: o.Log, key: key, caches: map[string]*pageCache{}, render: newRenderer()}
 	o.Incidents.OnChange(func(ctx context.Context, tx *store.Tx, ch incident.Change) error {
 		tx.AfterCommit(s.Invalidate)
 		if ch.From == "" {
@@ -232,12 +264,42 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		}
 		return nil
 	})
-	o.Config.Subscribe(func(_, _ *config.Config) { s.Invalidate() })
+	o.Config.Subscribe(func(_, c *config.Config) {
+		if err := s.syncComponents(context.Background(), c); err != nil {
+			s.log.Error("recording new status page components", "err", err)
+		}
+		s.warnUnaddressed(c)
+		s.Invalidate()
+	})
+	s.warnUnaddressed(o.Config.Get())
+	if err := s.syncComponents(ctx, o.Config.Get()); err != nil {
+		return nil, err
+	}
+	if o.Maintenance != nil {
+		o.Maintenance.OnChange(func(context.Context) { s.Invalidate() })
+	}
+	if o.Monitors != nil {
+		o.Monitors.OnChange(func(string) { s.Invalidate() })
+	}
 	if o.Runner != nil {
 		o.Runner.Handle(notifyTimer, s.deliver)
 		o.Runner.Handle(cadenceTimer, s.checkCadence)
 	}
 	return s, nil
+}
+
+// warnUnaddressed says, at start and at each reload, which pages take no subscription for want
+// of an address to link their mail to.
+func (s *Service) warnUnaddressed(c *config.Config) {
+	if s.mailer == nil {
+		return
+	}
+	for i := range c.StatusPages {
+		if p := &c.StatusPages[i]; linkBase(c, p) == "" {
+			s.log.Warn("status page subscriptions are off: set server.base_url (or the page's domain) so that mail can link back to the page",
+				"page", p.ID)
+		}
+	}
 }
 
 // Invalidate marks every rendered page stale; the next request renders afresh.
@@ -296,7 +358,7 @@ func (s *Service) SetOverride(ctx context.Context, pageID, componentID string, s
 		return fmt.Errorf("component %q of status page %q: %w", componentID, pageID, ErrNotFound)
 	}
 	if status != statusUnsetMarker && !status.Valid() {
-		return &InputError{fmt.Sprintf("status %q: want operational, degraded_performance, partial_outage, major_outage or under_maintenance", status)}
+		return invalid.Field("", "status %q: want operational, degraded_performance, partial_outage, major_outage or under_maintenance", status)
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		tx.AfterCommit(s.Invalidate)
@@ -357,16 +419,40 @@ type PublicIncident struct {
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 	ScheduledFor   *time.Time `json:"scheduled_for,omitempty"`
 	ScheduledUntil *time.Time `json:"scheduled_until,omitempty"`
-	Updates        []Update   `json:"updates"` // newest first
+	// StartedAt is when the impact started: the incident's impact start when known, else
+	// when it was opened.
+	StartedAt time.Time `json:"started_at"`
+	Updates   []Update  `json:"updates"` // newest first
+	// Ref names maintenance announced by a window ("maintenance-<window id>"); "" otherwise.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Key is the public incident's id in pages, JSON and feeds.
+func (pi PublicIncident) Key() string {
+	if pi.Ref != "" {
+		return pi.Ref
+	}
+	return strconv.FormatInt(pi.ID, 10)
 }
 
 // Update is one public update of a public incident.
 type Update struct {
-	ID        int64     `json:"id"`
-	Status    string    `json:"status"`
-	Body      string    `json:"body"`
-	Actor     string    `json:"-"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Status    string     `json:"status"`
+	Body      string     `json:"body"`
+	Actor     string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	EditedAt  *time.Time `json:"edited_at,omitempty"`
+	// Affected is each component's status before and after the update.
+	Affected []Affected `json:"affected_components"`
+}
+
+// Affected is a component's status before and after an update.
+type Affected struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	OldStatus Status `json:"old_status"`
+	NewStatus Status `json:"new_status"`
 }
 
 // Kinds of public incident.
@@ -394,17 +480,18 @@ type UpdateParams struct {
 func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicIncident, error) {
 	p := s.Page(u.PageID)
 	if p == nil {
-		return PublicIncident{}, fmt.Errorf("status page %q: %w", u.PageID, ErrNotFound)
+		// The page is named in the input, not in a path: input refused, naming the field.
+		return PublicIncident{}, invalid.Field("page", "status page %q: %v", u.PageID, ErrNotFound)
 	}
 	if !ValidUpdateState(u.Status) {
-		return PublicIncident{}, &InputError{fmt.Sprintf("status %q: want investigating, identified, monitoring or resolved", u.Status)}
+		return PublicIncident{}, invalid.Field("status", "%q: want investigating, identified, monitoring or resolved", u.Status)
 	}
 	u.Body, u.Name = strings.TrimSpace(u.Body), strings.TrimSpace(u.Name)
 	if u.Body == "" {
-		return PublicIncident{}, &InputError{"body: write what the public should know"}
+		return PublicIncident{}, invalid.Field("body", "write what the public should know")
 	}
 	if len(u.Body) > 16<<10 || len(u.Name) > 256 {
-		return PublicIncident{}, &InputError{"body is at most 16 KiB and name at most 256 characters"}
+		return PublicIncident{}, invalid.Field("", "body is at most 16 KiB and name at most 256 characters")
 	}
 	inc, err := s.incidents.Get(ctx, u.IncidentID)
 	if err != nil {
@@ -417,10 +504,18 @@ func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicInciden
 		}
 	}
 	if len(comps) == 0 {
-		return PublicIncident{}, &InputError{fmt.Sprintf("service %s is not on status page %s; only services on a page can be reported there", inc.ServiceID, p.ID)}
+		return PublicIncident{}, invalid.Field("", "service %s is not on status page %s; only services on a page can be reported there", inc.ServiceID, p.ID)
+	}
+	before, err := s.view(ctx, p)
+	if err != nil {
+		return PublicIncident{}, err
 	}
 	now := s.clock.Now().Truncate(time.Millisecond)
-	var pubID int64
+	started := inc.CreatedAt
+	if inc.ImpactStartedAt != nil {
+		started = *inc.ImpactStartedAt
+	}
+	var pubID, updID int64
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id FROM sp_incidents WHERE page_id = ? AND incident_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`,
 			p.ID, inc.ID, KindIncident).Scan(&pubID)
@@ -430,16 +525,16 @@ func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicInciden
 			if name == "" {
 				name = inc.Title
 			}
-			pubID, err = tx.InsertID(ctx, `INSERT INTO sp_incidents (page_id, kind, incident_id, name, status, impact, components, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, KindIncident, inc.ID, name, u.Status, impactOf(inc.Severity), strings.Join(comps, ","), now.UnixMilli(), now.UnixMilli())
+			pubID, err = tx.InsertID(ctx, `INSERT INTO sp_incidents (page_id, kind, incident_id, name, status, impact, components, created_at, updated_at, started_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, KindIncident, inc.ID, name, u.Status, impactOf(inc.Severity), strings.Join(comps, ","), now.UnixMilli(), now.UnixMilli(), started.UnixMilli())
 			if err != nil {
 				return err
 			}
 		case err != nil:
 			return err
 		}
-		set := `UPDATE sp_incidents SET status = ?, updated_at = ?`
-		args := []any{u.Status, now.UnixMilli()}
+		set := `UPDATE sp_incidents SET status = ?, updated_at = ?, started_at = ?`
+		args := []any{u.Status, now.UnixMilli(), started.UnixMilli()}
 		switch u.Status {
 		case Monitoring:
 			set += `, monitoring_at = COALESCE(monitoring_at, ?)`
@@ -453,7 +548,7 @@ func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicInciden
 		if _, err := tx.Exec(ctx, set+` WHERE id = ?`, append(args, pubID)...); err != nil {
 			return err
 		}
-		updID, err := tx.InsertID(ctx, `INSERT INTO sp_updates (sp_incident_id, status, body, actor, created_at) VALUES (?, ?, ?, ?, ?)`,
+		updID, err = tx.InsertID(ctx, `INSERT INTO sp_updates (sp_incident_id, status, body, actor, created_at) VALUES (?, ?, ?, ?, ?)`,
 			pubID, u.Status, u.Body, u.Actor.Name, now.UnixMilli())
 		if err != nil {
 			return err
@@ -479,84 +574,50 @@ func (s *Service) PostUpdate(ctx context.Context, u UpdateParams) (PublicInciden
 	if err != nil {
 		return PublicIncident{}, err
 	}
+	if err := s.recordAffected(ctx, p, before, comps, updID); err != nil {
+		return PublicIncident{}, err
+	}
 	return s.PublicIncident(ctx, pubID)
 }
 
-// InputError is a request that cannot be carried out as asked; its message says why.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
-
-// MaintenanceParams schedules maintenance.
-type MaintenanceParams struct {
-	PageID     string
-	Name, Body string
-	From, To   time.Time
-	Components []string // component ids; empty means all
-	Actor      string
-}
-
-// ScheduleMaintenance announces a maintenance window; its components show under_maintenance
-// while it runs.
-func (s *Service) ScheduleMaintenance(ctx context.Context, m MaintenanceParams) (PublicIncident, error) {
-	p := s.Page(m.PageID)
-	if p == nil {
-		return PublicIncident{}, fmt.Errorf("status page %q: %w", m.PageID, ErrNotFound)
-	}
-	m.Name = strings.TrimSpace(m.Name)
-	switch {
-	case m.Name == "" || len(m.Name) > 256:
-		return PublicIncident{}, &InputError{"name: 1 to 256 characters"}
-	case m.From.IsZero() || m.To.IsZero() || !m.To.After(m.From):
-		return PublicIncident{}, &InputError{"scheduled_for and scheduled_until: want two RFC 3339 times, the second after the first"}
-	case len(m.Body) > 16<<10:
-		return PublicIncident{}, &InputError{"body: at most 16 KiB"}
-	}
-	if len(m.Components) == 0 {
-		for _, c := range p.Components {
-			m.Components = append(m.Components, c.ID)
-		}
-	}
-	for _, c := range m.Components {
-		if !hasComponent(p, c) {
-			return PublicIncident{}, &InputError{fmt.Sprintf("components: %q is not a component of status page %s", c, p.ID)}
-		}
-	}
-	now := s.clock.Now()
-	var id int64
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		id, err = tx.InsertID(ctx, `INSERT INTO sp_incidents (page_id, kind, name, status, impact, components, created_at, updated_at, scheduled_for, scheduled_until)
-			VALUES (?, ?, ?, 'scheduled', 'maintenance', ?, ?, ?, ?, ?)`, p.ID, KindMaintenance, m.Name, strings.Join(m.Components, ","),
-			now.UnixMilli(), now.UnixMilli(), m.From.UnixMilli(), m.To.UnixMilli())
-		if err != nil {
-			return err
-		}
-		body := strings.TrimSpace(m.Body)
-		if body == "" {
-			body = m.Name
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO sp_updates (sp_incident_id, status, body, actor, created_at) VALUES (?, 'scheduled', ?, ?, ?)`, id, body, m.Actor, now.UnixMilli())
-		tx.AfterCommit(s.Invalidate)
-		return err
-	})
+// recordAffected writes, on an update just posted, each of its components' status before it
+// (from before) and after it (the page as it is now), as Statuspage's affected_components.
+func (s *Service) recordAffected(ctx context.Context, p *config.StatusPage, before *View, comps []string, updID int64) error {
+	after, err := s.view(ctx, p)
 	if err != nil {
-		return PublicIncident{}, err
+		return err
 	}
-	return s.PublicIncident(ctx, id)
+	var aff []Affected
+	for _, id := range comps {
+		a := Affected{Code: id, OldStatus: Operational, NewStatus: Operational}
+		if c := before.component(id); c != nil {
+			a.Name, a.OldStatus = c.Name, c.Status
+		}
+		if c := after.component(id); c != nil {
+			a.Name, a.NewStatus = c.Name, c.Status
+		}
+		aff = append(aff, a)
+	}
+	raw, _ := json.Marshal(aff)
+	_, err = s.db.Exec(ctx, `UPDATE sp_updates SET affected = ? WHERE id = ?`, string(raw), updID)
+	return err
 }
 
-const publicColumns = `id, page_id, kind, incident_id, name, status, impact, components, created_at, updated_at, monitoring_at, resolved_at, scheduled_for, scheduled_until`
+const publicColumns = `id, page_id, kind, incident_id, name, status, impact, components, created_at, updated_at, monitoring_at, resolved_at, scheduled_for, scheduled_until, started_at`
 
 func scanPublic(r interface{ Scan(...any) error }) (PublicIncident, error) {
 	var pi PublicIncident
-	var incID, mon, res, from, until sql.NullInt64
+	var incID, mon, res, from, until, started sql.NullInt64
 	var comps string
 	var created, updated int64
-	if err := r.Scan(&pi.ID, &pi.PageID, &pi.Kind, &incID, &pi.Name, &pi.Status, &pi.Impact, &comps, &created, &updated, &mon, &res, &from, &until); err != nil {
+	if err := r.Scan(&pi.ID, &pi.PageID, &pi.Kind, &incID, &pi.Name, &pi.Status, &pi.Impact, &comps, &created, &updated, &mon, &res, &from, &until, &started); err != nil {
 		return pi, err
 	}
 	pi.IncidentID, pi.CreatedAt, pi.UpdatedAt = incID.Int64, fromMS(created), fromMS(updated)
+	pi.StartedAt = pi.CreatedAt
+	if started.Valid {
+		pi.StartedAt = fromMS(started.Int64)
+	}
 	pi.Components = strings.Split(comps, ",")
 	pi.MonitoringAt, pi.ResolvedAt, pi.ScheduledFor, pi.ScheduledUntil = optTime(mon), optTime(res), optTime(from), optTime(until)
 	pi.Updates = []Update{}
@@ -579,12 +640,12 @@ func (s *Service) PublicIncident(ctx context.Context, id int64) (PublicIncident,
 	return list[0], nil
 }
 
-// publicIncidents returns a page's public incidents and maintenance updated since since,
-// newest first.
+// publicIncidents returns a page's public incidents and maintenance notices updated since
+// since, or open then (the history of uptime bars), newest first.
 func (s *Service) publicIncidents(ctx context.Context, pageID string, since time.Time) ([]PublicIncident, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+publicColumns+` FROM sp_incidents WHERE page_id = ?
-		AND (updated_at >= ? OR resolved_at IS NULL OR scheduled_until >= ?) ORDER BY updated_at DESC, id DESC LIMIT 200`,
-		pageID, since.UnixMilli(), since.UnixMilli())
+		AND (updated_at >= ? OR resolved_at IS NULL OR resolved_at >= ? OR scheduled_until >= ?) ORDER BY updated_at DESC, id DESC LIMIT 1000`,
+		pageID, since.UnixMilli(), since.UnixMilli(), since.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -609,7 +670,7 @@ func (s *Service) loadUpdates(ctx context.Context, list []PublicIncident) error 
 		return nil
 	}
 	idx := map[int64]int{}
-	q := `SELECT id, sp_incident_id, status, body, actor, created_at FROM sp_updates WHERE sp_incident_id IN (?`
+	q := `SELECT id, sp_incident_id, status, body, actor, created_at, affected, edited_at FROM sp_updates WHERE retracted_at IS NULL AND sp_incident_id IN (?`
 	args := []any{list[0].ID}
 	idx[list[0].ID] = 0
 	for i, pi := range list[1:] {
@@ -625,10 +686,15 @@ func (s *Service) loadUpdates(ctx context.Context, list []PublicIncident) error 
 	for rows.Next() {
 		var u Update
 		var pid, at int64
-		if err := rows.Scan(&u.ID, &pid, &u.Status, &u.Body, &u.Actor, &at); err != nil {
+		var affected string
+		var edited sql.NullInt64
+		if err := rows.Scan(&u.ID, &pid, &u.Status, &u.Body, &u.Actor, &at, &affected, &edited); err != nil {
 			return err
 		}
-		u.CreatedAt = fromMS(at)
+		u.CreatedAt, u.EditedAt, u.Affected = fromMS(at), optTime(edited), []Affected{}
+		if affected != "" {
+			json.Unmarshal([]byte(affected), &u.Affected)
+		}
 		list[idx[pid]].Updates = append(list[idx[pid]].Updates, u)
 	}
 	return rows.Err()
@@ -671,7 +737,7 @@ func (s *Service) LastUpdatesOf(ctx context.Context, incs []incident.Incident) (
 	}
 	if len(ids) > 0 {
 		q := `SELECT i.page_id, i.incident_id, u.created_at, u.status FROM sp_updates u JOIN sp_incidents i ON i.id = u.sp_incident_id
-			WHERE i.incident_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `) ORDER BY u.id`
+			WHERE u.retracted_at IS NULL AND u.status <> 'postmortem' AND i.incident_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `) ORDER BY u.id`
 		rows, err := s.db.Query(ctx, q, ids...)
 		if err != nil {
 			return nil, err

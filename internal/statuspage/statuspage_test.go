@@ -20,7 +20,8 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/incident"
-	"github.com/nines-dev/nines/internal/smtptest"
+	"github.com/nines-dev/nines/internal/maintenance"
+	"github.com/nines-dev/nines/internal/notify/notifytest"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/storetest"
 	"github.com/nines-dev/nines/internal/timers"
@@ -38,13 +39,20 @@ services:
 status_pages:
   - id: public
     title: Acme Status
+    follow_incidents: true
     components:
       - {name: Checkout, service: checkout, description: Orders and payments}
       - {name: Search, service: search, group: Discovery}
 `
 
+// mailConfig sends subscribers' mail through the SMTP server on the port it is given.
+const mailConfig = `
+notifications:
+  email: {smtp: {host: 127.0.0.1, port: %d, from: status@example.com, tls: none}}
+`
+
 func schemas() []store.Schema {
-	return []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, Schema}
+	return []store.Schema{store.OwnSchema, incident.Schema, alert.Schema, auth.Schema, timers.Schema, Schema, maintenance.Schema}
 }
 
 type env struct {
@@ -54,21 +62,25 @@ type env struct {
 	incidents *incident.Service
 	runner    *timers.Runner
 	sp        *Service
-	mail      *smtptest.Server
+	maint     *maintenance.Service
+	mail      *notifytest.SMTP
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	cfg, err := config.Parse("nines.yaml", []byte(testConfig))
+	mail := notifytest.StartSMTP(t, "none")
+	cfg, err := config.Parse("nines.yaml", []byte(testConfig+fmt.Sprintf(mailConfig, mail.Port())))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
-	e := &env{t: t, db: db, clock: clk, incidents: incident.New(db, clk), mail: smtptest.Start(t)}
+	e := &env{t: t, db: db, clock: clk, incidents: incident.New(db, clk, nil), mail: mail}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.runner = timers.NewRunner(db, clk, log)
-	e.sp, err = New(context.Background(), Options{DB: db, Clock: clk, Config: config.NewLive(cfg), Incidents: e.incidents,
-		Runner: e.runner, Mailer: &SMTPMailer{Addr: e.mail.Addr, From: "status@example.com"}, Log: log})
+	live := config.NewLive(cfg)
+	e.maint = maintenance.New(db, clk, live)
+	e.sp, err = New(context.Background(), Options{DB: db, Clock: clk, Config: live, Incidents: e.incidents,
+		Runner: e.runner, Mailer: MailerFor(live), Log: log, Maintenance: e.maint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,15 +221,17 @@ func TestServicesNotOnThePageNeverShow(t *testing.T) {
 func TestUptimeBarsComeFromIncidentHistory(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	at := func(day, hour int) time.Time { return start.AddDate(0, 0, day).Add(time.Duration(hour) * time.Hour) }
-	res := func(t time.Time) *time.Time { return &t }
-	incs := []incident.Incident{
-		{Severity: incident.Critical, CreatedAt: at(1, 0), ResolvedAt: res(at(1, 6))},   // 6 h major
-		{Severity: incident.Error, CreatedAt: at(3, 12), ResolvedAt: res(at(4, 12))},    // partial across midnight
-		{Severity: incident.Warning, CreatedAt: at(6, 0), ResolvedAt: res(at(6, 1))},    // degraded: no downtime
-		{Severity: incident.Critical, CreatedAt: at(-5, 0), ResolvedAt: res(at(0, 12))}, // began before the window
+	spans := []span{
+		{at(1, 0), at(1, 6), MajorOutage},     // 6 h major
+		{at(3, 12), at(4, 12), PartialOutage}, // partial across midnight
+		{at(6, 0), at(6, 1), DegradedPerf},    // degraded: no downtime
+		{at(-5, 0), at(0, 12), MajorOutage},   // began before the window
+		{at(1, 2), at(1, 4), PartialOutage},   // under the major one: counted once, as major
 	}
 	now := at(9, 12)
-	got, uptime := bars(incs, start, 10, now)
+	c := &Component{}
+	timeBars(c, spans, dayEdges(now, time.UTC, 10), nil, start.AddDate(0, 0, -30), now)
+	got, uptime := c.Bars, c.Uptime
 	for _, tc := range []struct {
 		day    int
 		status Status
@@ -316,8 +330,8 @@ func TestPublicUpdatesFollowStatuspageStates(t *testing.T) {
 func TestMaintenancePutsComponentsUnderMaintenance(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t, schemas()))
 	now := e.clock.Now()
-	_, err := e.sp.ScheduleMaintenance(context.Background(), MaintenanceParams{PageID: "public", Name: "Database upgrade",
-		From: now.Add(time.Hour), To: now.Add(2 * time.Hour), Components: []string{"search"}, Actor: "user:alice"})
+	_, err := e.maint.Schedule(context.Background(), maintenance.Params{Name: "Database upgrade", Services: []string{"search"},
+		Start: now.Add(time.Hour).Format(time.RFC3339), End: now.Add(2 * time.Hour).Format(time.RFC3339), Announce: true}, "user:alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +413,7 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 			t.Fatal(err)
 		}
 		confirm := e.mail.Next(t)
-		if confirm.To != "ops@example.com" || !strings.Contains(confirm.Body, "/status/public/confirm?t=") {
+		if strings.Join(confirm.To, ",") != "ops@example.com" || !strings.Contains(confirm.Body(t), "/status/public/confirm?t=") {
 			t.Fatalf("confirmation mail: %+v", confirm)
 		}
 		inc := e.open("checkout", incident.Critical, "Checkout down")
@@ -411,7 +425,7 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 		}
 		post("Before confirming.")
 		e.mail.None(t, "an unconfirmed subscriber was mailed")
-		token := linkToken(t, confirm.Body, "confirm")
+		token := linkToken(t, confirm.Body(t), "confirm")
 		if _, err := e.sp.Confirm(ctx, "public", token[:len(token)-2]+"xx"); err == nil {
 			t.Fatal("a forged confirmation link worked")
 		}
@@ -423,10 +437,10 @@ func TestSubscribersOptInGetUpdatesAndUnsubscribeInOneClick(t *testing.T) {
 		}
 		post("Checkout fails for some customers.")
 		m := e.mail.Next(t)
-		if !strings.Contains(m.Body, "Checkout fails for some customers.") || !strings.Contains(m.Header.Get("List-Unsubscribe-Post"), "One-Click") {
+		if !strings.Contains(m.Body(t), "Checkout fails for some customers.") || !strings.Contains(m.Header(t).Get("List-Unsubscribe-Post"), "One-Click") {
 			t.Fatalf("update mail: %+v", m)
 		}
-		unsub := strings.Trim(m.Header.Get("List-Unsubscribe"), "<>")
+		unsub := strings.Trim(m.Header(t).Get("List-Unsubscribe"), "<>")
 		if _, err := e.sp.Unsubscribe(ctx, "public", linkToken(t, unsub, "unsubscribe")); err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +453,7 @@ func TestConfirmationLinksExpire(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t, schemas()))
 	ctx := context.Background()
 	e.sp.Subscribe(ctx, "public", "late@example.com")
-	token := linkToken(t, e.mail.Next(t).Body, "confirm")
+	token := linkToken(t, e.mail.Next(t).Body(t), "confirm")
 	e.clock.Advance(ConfirmTTL)
 	if _, err := e.sp.Confirm(ctx, "public", token); err == nil {
 		t.Fatal("an expired confirmation link worked")
@@ -523,7 +537,7 @@ func BenchmarkRenderPage(b *testing.B) {
 	for i := 0; i < 100; i++ {
 		fmt.Fprintf(&yml, "  - {id: s%d}\n", i)
 	}
-	yml.WriteString("status_pages:\n  - id: p\n    components:\n")
+	yml.WriteString("status_pages:\n  - id: p\n    follow_incidents: true\n    components:\n")
 	for i := 0; i < 100; i++ {
 		fmt.Fprintf(&yml, "      - {name: C%d, service: s%d, group: G%d}\n", i, i, i/10)
 	}
@@ -533,8 +547,12 @@ func BenchmarkRenderPage(b *testing.B) {
 	}
 	db := storetest.SQLite(b, schemas())
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	incs := incident.New(db, clk)
+	incs := incident.New(db, clk, nil)
 	ctx := context.Background()
+	sp, err := New(ctx, Options{DB: db, Clock: clk, Config: config.NewLive(cfg), Incidents: incs}) // the components exist from the start
+	if err != nil {
+		b.Fatal(err)
+	}
 	sevs := []string{incident.Critical, incident.Error, incident.Warning}
 	for i := 0; i < 1000; i++ {
 		var inc incident.Incident
@@ -545,10 +563,6 @@ func BenchmarkRenderPage(b *testing.B) {
 		clk.Advance(time.Hour)
 		incs.Resolve(ctx, inc.ID, incident.Actor{Name: "b", Source: "b"})
 		clk.Advance(2 * time.Hour)
-	}
-	sp, err := New(ctx, Options{DB: db, Clock: clk, Config: config.NewLive(cfg), Incidents: incs})
-	if err != nil {
-		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -621,4 +635,64 @@ func TestAMissedCadenceIsRecordedOnTheTimeline(t *testing.T) {
 			t.Fatal("an incident of a service on no page owes the public an update")
 		}
 	})
+}
+
+// TestDurationsReadAsPeopleSayThem checks the one way the public page says a length of time: a
+// day's bar (its tooltip) under maintenance for 40 s or 2 s, and the forms a report takes.
+func TestDurationsReadAsPeopleSayThem(t *testing.T) {
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	for length, want := range map[time.Duration]string{40 * time.Second: "Mar 10: partial outage, 99.95% uptime; under maintenance for 40 seconds",
+		2 * time.Second: "Mar 10: partial outage, 99.95% uptime; under maintenance for 2 seconds"} {
+		b := Bar{Day: day, Status: PartialOutage, HasData: true, Uptime: 99.95, Maintenance: length}
+		if got := b.Title(); got != want {
+			t.Errorf("bar title %q, want %q", got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		0: "0 seconds", time.Second: "1 second", 59 * time.Second: "59 seconds", time.Minute: "1 minute",
+		89 * time.Second: "1 minute", 90 * time.Second: "2 minutes", 59*time.Minute + 40*time.Second: "1 hour",
+		time.Hour + time.Minute: "1 hour 1 minute", 2*time.Hour + 5*time.Minute: "2 hours 5 minutes",
+		47*time.Hour + 59*time.Minute: "47 hours 59 minutes", 48 * time.Hour: "2 days", 75 * time.Hour: "3 days 3 hours",
+		49*time.Hour + 31*time.Minute: "2 days 2 hours",
+	} {
+		if got := spokenDuration(d); got != want {
+			t.Errorf("spokenDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestUpdatedAtIsWhenTheComponentLastChanged reads summary.json as a Statuspage client does:
+// a component's updated_at is when its status last changed, never before its created_at, and
+// the page's is the latest change on it; on a fresh install both are when the page appeared.
+func TestUpdatedAtIsWhenTheComponentLastChanged(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, schemas()))
+	t0 := e.clock.Now().UTC()
+	stamp := func(t time.Time) string { return jsonTime(t) }
+	d := e.summary()
+	if d.Page.UpdatedAt != stamp(t0) || d.component("Search").UpdatedAt != stamp(t0) || d.component("Search").CreatedAt != stamp(t0) {
+		t.Errorf("a fresh page: page updated %s, Search created %s updated %s; want all %s",
+			d.Page.UpdatedAt, d.component("Search").CreatedAt, d.component("Search").UpdatedAt, stamp(t0))
+	}
+
+	e.clock.Advance(time.Hour)
+	e.open("search", incident.Error, "Search errors")
+	e.clock.Advance(10 * time.Minute)
+	if err := e.sp.SetOverride(context.Background(), "public", d.component("Checkout").ID, DegradedPerf, "user:alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Minute)
+	d = e.summary()
+	for name, want := range map[string]time.Time{"Search": t0.Add(time.Hour), "Checkout": t0.Add(70 * time.Minute)} {
+		if got := d.component(name).UpdatedAt; got != stamp(want) {
+			t.Errorf("%s (now %s) updated_at %s, want %s, when its status changed", name, d.component(name).Status, got, stamp(want))
+		}
+	}
+	if d.Page.UpdatedAt != stamp(t0.Add(70*time.Minute)) {
+		t.Errorf("page updated_at %s, want the last change, %s", d.Page.UpdatedAt, stamp(t0.Add(70*time.Minute)))
+	}
+	for _, c := range d.Components {
+		if c.UpdatedAt < c.CreatedAt {
+			t.Errorf("%s updated_at %s is before its created_at %s", c.Name, c.UpdatedAt, c.CreatedAt)
+		}
+	}
 }

@@ -3,19 +3,21 @@ package statuspage
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/smtp"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nines-dev/nines/internal/config"
+	"github.com/nines-dev/nines/internal/invalid"
+	"github.com/nines-dev/nines/internal/notify"
+	"github.com/nines-dev/nines/internal/notify/email"
 	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/timers"
 )
@@ -25,40 +27,28 @@ type Mailer interface {
 	Send(ctx context.Context, to, subject, body string, headers map[string]string) error
 }
 
-// SMTPMailer sends through an SMTP server (STARTTLS when the server offers it).
-type SMTPMailer struct {
-	Addr string // host:port
-	From string
-	Auth smtp.Auth // nil for none
+// MailerFor is the mailer of subscribers' mail: through the SMTP server pages go out through
+// (notifications.email.smtp), as the config in force says at each send, with every TLS and
+// authentication mode the email channel knows. Without that server it is nil, and
+// subscriptions are off.
+func MailerFor(live *config.Live) Mailer {
+	if n := live.Get().Notifications.Email; n != nil && n.SMTP.Host != "" {
+		return configMailer{live}
+	}
+	return nil
 }
 
-var _ Mailer = (*SMTPMailer)(nil)
+type configMailer struct{ live *config.Live }
 
-// Send implements Mailer.
-func (m *SMTPMailer) Send(ctx context.Context, to, subject, body string, headers map[string]string) error {
-	var b strings.Builder
-	var id [12]byte
-	rand.Read(id[:])
-	host := m.From[strings.LastIndexByte(m.From, '@')+1:]
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%x@%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
-		m.From, to, mimeHeader(subject), time.Now().UTC().Format(time.RFC1123Z), id, host)
-	for k, v := range headers {
-		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-	}
-	b.WriteString("\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
-	return smtp.SendMail(m.Addr, m.Auth, m.From, []string{to}, []byte(b.String()))
-}
+var _ Mailer = configMailer{}
 
-// mimeHeader keeps a header value on one line and encodes it when it is not ASCII.
-func mimeHeader(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
-	for _, r := range s {
-		if r > 126 {
-			return "=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(s)) + "?="
-		}
+func (m configMailer) Send(ctx context.Context, to, subject, body string, headers map[string]string) error {
+	n := m.live.Get().Notifications.Email
+	if n == nil || n.SMTP.Host == "" {
+		return errors.New("status page mail: notifications.email.smtp is not configured any more")
 	}
-	return s
+	return email.New(n.SMTP).Notify(ctx, config.ContactMethod{Type: config.ContactEmail, Address: to},
+		notify.Message{Headline: subject, Body: body, Headers: headers, At: time.Now()})
 }
 
 // notifyTimer is the durable timer that mails one update to a page's subscribers.
@@ -70,9 +60,15 @@ const ConfirmTTL = 48 * time.Hour
 // ErrNoMail is returned when a page cannot take subscriptions because no mailer is set up.
 var ErrNoMail = errors.New("this status page does not send email; subscriptions are off")
 
+// ErrNoAddress is returned when a page cannot take subscriptions because nines knows no
+// address to link its mail back to: a link in mail must be absolute, and the address a request
+// came to (its Host header) is the requester's to choose, so nines never takes it for one.
+var ErrNoAddress = errors.New("this status page cannot take subscriptions: nines does not know the address people reach it at " +
+	"(set server.base_url, or the page's domain)")
+
 // ErrBadLink is returned for a confirmation or unsubscribe link that is forged, for another
 // page, or expired.
-var ErrBadLink = errors.New("this link is not valid or has expired")
+var ErrBadLink = errors.New("this link is not valid or has expired; subscribe again from the status page")
 
 // Subscribe records an unconfirmed subscription and mails the confirmation link (double
 // opt-in). Subscribing an address again re-sends the link and says nothing about whether it
@@ -85,20 +81,54 @@ func (s *Service) Subscribe(ctx context.Context, pageID, email string) error {
 	if s.mailer == nil {
 		return ErrNoMail
 	}
-	addr, err := mail.ParseAddress(strings.TrimSpace(email))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 || strings.ContainsAny(addr.Address, "\r\n<>") {
-		return &InputError{fmt.Sprintf("email %q: want one address such as ops@example.com", email)}
+	base := linkBase(s.cfg.Get(), p)
+	if base == "" {
+		return ErrNoAddress
 	}
-	email = strings.ToLower(addr.Address)
+	email, err := SubscriberAddress(email)
+	if err != nil {
+		return err
+	}
 	now := s.clock.Now()
 	_, err = s.db.Exec(ctx, `INSERT INTO sp_subscribers (page_id, email, created_at) VALUES (?, ?, ?) ON CONFLICT (page_id, email) DO NOTHING`,
 		pageID, email, now.UnixMilli())
 	if err != nil {
 		return err
 	}
-	link := s.link(p.ID, "confirm", s.sign("c", p.ID, email, now.Add(ConfirmTTL)))
+	link := pageLink(base, p.ID, "confirm", s.sign("c", p.ID, email, now.Add(ConfirmTTL)))
 	body := fmt.Sprintf("Someone, hopefully you, asked to get email about %s.\n\nConfirm with this link (it works for 48 hours):\n%s\n\nIf it was not you, ignore this email and nothing will be sent.\n", p.Title, link)
 	return s.mailer.Send(ctx, email, "Confirm your subscription to "+p.Title, body, nil)
+}
+
+// SubscriberAddress reads the address a visitor typed: one bare address (no display name),
+// at most 254 characters. It returns it as nines stores and mails it: the domain in lower
+// case; a plain local part in lower case too (one subscription per mailbox, however it is
+// typed); a quoted local part ("john doe"@example.com) exactly as typed, quotes and case
+// included, since that is the one place where they are deliberate and a mail server must get
+// them back.
+func SubscriberAddress(typed string) (string, error) {
+	bad := invalid.Field("", "email %q: want one address such as ops@example.com", typed)
+	typed = strings.TrimSpace(typed)
+	addr, err := mail.ParseAddress(typed)
+	if err != nil || addr.Name != "" || strings.ContainsAny(typed, "\r\n<>\x00") {
+		return "", bad
+	}
+	at := strings.LastIndexByte(addr.Address, '@')
+	if at <= 0 {
+		return "", bad
+	}
+	local, domain := addr.Address[:at], strings.ToLower(addr.Address[at+1:])
+	if strings.HasPrefix(typed, `"`) {
+		// net/mail hands back the local part unquoted; what was typed keeps its quoting.
+		local = typed[:strings.LastIndexByte(typed, '@')]
+	} else {
+		local = strings.ToLower(local)
+	}
+	out := local + "@" + domain
+	if len(out) > 254 {
+		return "", bad
+	}
+	return out, nil
 }
 
 // Confirm turns on the subscription a confirmation token names.
@@ -107,12 +137,27 @@ func (s *Service) Confirm(ctx context.Context, pageID, token string) (string, er
 	if err != nil {
 		return "", err
 	}
-	res, err := s.db.Exec(ctx, `UPDATE sp_subscribers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE page_id = ? AND email = ?`,
-		s.clock.Now().UnixMilli(), pageID, email)
+	// A subscriber gets the updates posted after confirming: first_update is the next update
+	// id then, so an update whose mail is still on its way is not sent to them.
+	var found bool
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM sp_updates`).Scan(&next); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE sp_subscribers SET first_update = CASE WHEN confirmed_at IS NULL THEN ? ELSE first_update END,
+			confirmed_at = COALESCE(confirmed_at, ?) WHERE page_id = ? AND email = ?`, next, s.clock.Now().UnixMilli(), pageID, email)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		found = n > 0
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !found {
 		return "", ErrBadLink
 	}
 	return email, nil
@@ -139,12 +184,13 @@ func (s *Service) Subscribers(ctx context.Context, pageID string) ([]string, err
 }
 
 type subscriber struct {
-	id    int64
-	email string
+	id          int64
+	email       string
+	firstUpdate int64 // the first update they get
 }
 
 func (s *Service) subscribers(ctx context.Context, pageID string) ([]subscriber, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, email FROM sp_subscribers WHERE page_id = ? AND confirmed_at IS NOT NULL ORDER BY id`, pageID)
+	rows, err := s.db.Query(ctx, `SELECT id, email, first_update FROM sp_subscribers WHERE page_id = ? AND confirmed_at IS NOT NULL ORDER BY id`, pageID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +198,7 @@ func (s *Service) subscribers(ctx context.Context, pageID string) ([]subscriber,
 	var out []subscriber
 	for rows.Next() {
 		var sub subscriber
-		if err := rows.Scan(&sub.id, &sub.email); err != nil {
+		if err := rows.Scan(&sub.id, &sub.email, &sub.firstUpdate); err != nil {
 			return nil, err
 		}
 		out = append(out, sub)
@@ -169,7 +215,7 @@ func (s *Service) deliver(ctx context.Context, t timers.Timer) error {
 	}
 	var pubID int64
 	var status, body string
-	if err := s.db.QueryRow(ctx, `SELECT sp_incident_id, status, body FROM sp_updates WHERE id = ?`, updID).Scan(&pubID, &status, &body); errors.Is(err, sql.ErrNoRows) {
+	if err := s.db.QueryRow(ctx, `SELECT sp_incident_id, status, body FROM sp_updates WHERE id = ? AND retracted_at IS NULL`, updID).Scan(&pubID, &status, &body); errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {
 		return err
@@ -186,7 +232,15 @@ func (s *Service) deliver(ctx context.Context, t timers.Timer) error {
 	if err != nil {
 		return err
 	}
+	base := linkBase(s.cfg.Get(), p)
+	if base == "" && len(subs) > 0 {
+		// The mail waits (the timer retries) until the config says where the page is.
+		return fmt.Errorf("mail to the subscribers of status page %s: %w", p.ID, ErrNoAddress)
+	}
 	for _, sub := range subs {
+		if updID < sub.firstUpdate {
+			continue // posted before they confirmed
+		}
 		var done int
 		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM sp_deliveries WHERE update_id = ? AND subscriber_id = ?`, updID, sub.id).Scan(&done); err != nil {
 			return err
@@ -194,8 +248,8 @@ func (s *Service) deliver(ctx context.Context, t timers.Timer) error {
 		if done > 0 {
 			continue
 		}
-		unsub := s.link(p.ID, "unsubscribe", s.sign("u", p.ID, sub.email, time.Time{}))
-		text := fmt.Sprintf("%s\n\n%s: %s\n\nFollow along: %s\n\nUnsubscribe: %s\n", pi.Name, strings.ToUpper(status[:1])+status[1:], body, s.link(p.ID, "", ""), unsub)
+		unsub := pageLink(base, p.ID, "unsubscribe", s.sign("u", p.ID, sub.email, time.Time{}))
+		text := fmt.Sprintf("%s\n\n%s: %s\n\nFollow along: %s\n\nUnsubscribe: %s\n", pi.Name, strings.ToUpper(status[:1])+status[1:], body, pageLink(base, p.ID, "", ""), unsub)
 		headers := map[string]string{"List-Unsubscribe": "<" + unsub + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 		if err := s.mailer.Send(ctx, sub.email, fmt.Sprintf("[%s] %s: %s", p.Title, pi.Name, status), text, headers); err != nil {
 			return fmt.Errorf("mail to subscriber %d: %w", sub.id, err)
@@ -212,9 +266,21 @@ func (s *Service) deliver(ctx context.Context, t timers.Timer) error {
 	return nil
 }
 
-// link is an absolute link to a page's route, or a path when server.base_url is unset.
-func (s *Service) link(pageID, action, token string) string {
-	u := strings.TrimSuffix(s.cfg.Get().Server.BaseURL, "/") + "/status/" + url.PathEscape(pageID)
+// linkBase is where the links in a page's mail start: server.base_url, else the page's own
+// domain over https, else "" (nines knows no address of the page, and sends no link).
+func linkBase(cfg *config.Config, p *config.StatusPage) string {
+	if base := strings.TrimSuffix(cfg.Server.BaseURL, "/"); base != "" {
+		return base
+	}
+	if p.Domain != "" {
+		return "https://" + p.Domain // the domain serves the page's own paths as they are
+	}
+	return ""
+}
+
+// pageLink is an absolute link to a page's route under base (from linkBase).
+func pageLink(base, pageID, action, token string) string {
+	u := base + "/status/" + url.PathEscape(pageID)
 	if action != "" {
 		u += "/" + action
 	}

@@ -2,9 +2,20 @@ package store
 
 import (
 	"database/sql"
+	"os"
 	"sync/atomic"
 	"time"
 )
+
+// WALSizeLimit is the size the SQLite WAL file is brought back to. The WAL is reused from its
+// start once all of it is in the database, so its file keeps the largest size a burst gave it
+// (a storm the checkpointer could not keep up with while a long read held an old snapshot)
+// unless truncated: each time it starts over it is cut to this (journal_size_limit), and once
+// the writer is idle a WAL longer than this is copied into the database and truncated whole.
+const WALSizeLimit = 64 << 20
+
+// idleTicks is how many checkpoint intervals without a commit make the writer idle.
+const idleTicks = 5
 
 // checkpointInterval is how often the WAL is copied into the database file while writes come
 // in. Between checkpoints the WAL grows by what was committed in that time: ingest at full speed
@@ -32,14 +43,15 @@ const restartFrames = 1000
 type checkpointer struct {
 	db     *sql.DB // its own connection
 	writer *sql.DB
+	wal    string // the WAL file's path
 	dirty  atomic.Bool
 	quit   chan struct{}
 	done   chan struct{}
 }
 
-func startCheckpointer(db, writer *sql.DB) *checkpointer {
+func startCheckpointer(db, writer *sql.DB, wal string) *checkpointer {
 	db.SetMaxOpenConns(1)
-	c := &checkpointer{db: db, writer: writer, quit: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, writer: writer, wal: wal, quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -51,6 +63,7 @@ func (c *checkpointer) run() {
 	defer close(c.done)
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
+	idle := 0
 	for {
 		select {
 		case <-c.quit:
@@ -58,8 +71,12 @@ func (c *checkpointer) run() {
 		case <-t.C:
 		}
 		if !c.dirty.Swap(false) {
+			if idle++; idle == idleTicks {
+				c.shrink()
+			}
 			continue
 		}
+		idle = 0
 		// A checkpoint that could not finish (a reader holds an old snapshot) is retried at the
 		// next tick.
 		var busy, logFrames, copied int
@@ -69,6 +86,20 @@ func (c *checkpointer) run() {
 		if logFrames >= restartFrames {
 			c.writer.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
 		}
+	}
+}
+
+// shrink truncates a WAL grown past WALSizeLimit, once the writer is idle. A TRUNCATE
+// checkpoint waits for readers of old snapshots and holds writers meanwhile, so it runs on the
+// checkpointer's connection, whose busy timeout is short: when anything is in its way it gives
+// up at once and is tried again after the next idle spell.
+func (c *checkpointer) shrink() {
+	if fi, err := os.Stat(c.wal); err != nil || fi.Size() <= WALSizeLimit {
+		return
+	}
+	var busy, logFrames, copied int
+	if err := c.db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied); err != nil || busy != 0 {
+		c.dirty.Store(true) // the next idle spell tries again
 	}
 }
 

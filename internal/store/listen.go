@@ -40,7 +40,7 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func()) {
 }
 
 func (db *DB) listenOnce(ctx context.Context, channel string, fn func()) error {
-	conn, err := db.write.Conn(ctx)
+	conn, err := db.listen.Conn(ctx)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func TestNotifyWakesAnotherNodeOnlyAfterCommit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	open := func() *store.DB {
-		db, err := store.Open(ctx, store.Options{URL: url})
+		db, err := store.Open(ctx, store.Options{URL: url, Key: storetest.Key})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,46 +33,40 @@ var placeholders = map[Dialect]*strings.Replacer{
 type ErrNewerSchema struct {
 	Component     string
 	Have, Support int
+	// By is the nines that migrated the component to Have, when it recorded itself; This is
+	// the nines refusing.
+	By, This string
 }
 
 func (e *ErrNewerSchema) Error() string {
-	return fmt.Sprintf("database schema of %q is at version %d but this nines knows only up to %d: upgrade nines instead of running an older binary against a newer database",
-		e.Component, e.Have, e.Support)
+	run := "run the newer nines that migrated it"
+	if e.By != "" {
+		run = fmt.Sprintf("run nines %s (which migrated it) or later", e.By)
+	}
+	this := "this nines"
+	if e.This != "" {
+		this = "this nines (" + e.This + ")"
+	}
+	return fmt.Sprintf("database schema of %q is at version %d but %s knows only up to %d: %s; an older nines never runs against a newer database (restore the backup taken before the upgrade to go back)",
+		e.Component, e.Have, this, e.Support, run)
+}
+
+// Migration is one migration not yet applied, as it would run on the database's dialect.
+type Migration struct {
+	Component  string
+	Version    int
+	Statements []string
 }
 
 // Migrate brings every schema up to date in one transaction. On PostgreSQL an advisory lock
-// keeps two nodes starting at once from racing. It refuses a database newer than the binary.
+// keeps two nodes starting at once from racing. It refuses a database newer than the binary,
+// and records which nines (Options.Version) migrated each component, so that a refusal can
+// say which one to run.
 func (db *DB) Migrate(ctx context.Context, schemas []Schema) (applied int, err error) {
 	err = db.Tx(ctx, func(tx *Tx) error {
-		if db.Dialect == Postgres {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061601)"); err != nil {
-				return fmt.Errorf("migration lock: %w", err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			component TEXT PRIMARY KEY,
-			version INTEGER NOT NULL)`); err != nil {
-			return err
-		}
-		have := map[string]int{}
-		rows, err := tx.Query(ctx, "SELECT component, version FROM schema_migrations")
+		have, err := db.migrationState(ctx, tx, schemas)
 		if err != nil {
 			return err
-		}
-		for rows.Next() {
-			var c string
-			var v int
-			if err := rows.Scan(&c, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			have[c] = v
-		}
-		rows.Close()
-		for _, s := range schemas {
-			if have[s.Component] > len(s.Migrations) {
-				return &ErrNewerSchema{Component: s.Component, Have: have[s.Component], Support: len(s.Migrations)}
-			}
 		}
 		for _, s := range schemas {
 			v := have[s.Component]
@@ -93,12 +88,102 @@ func (db *DB) Migrate(ctx context.Context, schemas []Schema) (applied int, err e
 					ON CONFLICT (component) DO UPDATE SET version = excluded.version`, s.Component, len(s.Migrations)); err != nil {
 					return err
 				}
+				if _, err := tx.Exec(ctx, `INSERT INTO schema_writers (component, nines_version) VALUES (?, ?)
+					ON CONFLICT (component) DO UPDATE SET nines_version = excluded.nines_version`, s.Component, db.version); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 	return applied, err
 }
+
+// migrationState takes the migration lock, makes the bookkeeping tables, reads every
+// component's version and refuses a database newer than schemas.
+func (db *DB) migrationState(ctx context.Context, tx *Tx, schemas []Schema) (map[string]int, error) {
+	if db.Dialect == Postgres {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061601)"); err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			component TEXT PRIMARY KEY,
+			version INTEGER NOT NULL)`); err != nil {
+		return nil, err
+	}
+	// Which nines last migrated each component (kept apart from schema_migrations, whose
+	// shape every release reads).
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_writers (
+			component TEXT PRIMARY KEY,
+			nines_version TEXT NOT NULL)`); err != nil {
+		return nil, err
+	}
+	have := map[string]int{}
+	by := map[string]string{}
+	rows, err := tx.Query(ctx, `SELECT m.component, m.version, COALESCE(w.nines_version, '')
+		FROM schema_migrations m LEFT JOIN schema_writers w ON w.component = m.component`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var c, w string
+		var v int
+		if err := rows.Scan(&c, &v, &w); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		have[c], by[c] = v, w
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, s := range schemas {
+		if have[s.Component] > len(s.Migrations) {
+			return nil, &ErrNewerSchema{Component: s.Component, Have: have[s.Component], Support: len(s.Migrations), By: by[s.Component], This: db.version}
+		}
+	}
+	return have, nil
+}
+
+// Pending lists the migrations Migrate would apply, without applying any (nines migrate
+// --dry-run). Like Migrate, it refuses a database newer than schemas.
+func (db *DB) Pending(ctx context.Context, schemas []Schema) ([]Migration, error) {
+	var out []Migration
+	err := db.Tx(ctx, func(tx *Tx) error {
+		have, err := db.migrationState(ctx, tx, schemas)
+		if err != nil {
+			return err
+		}
+		out = Planned(db.Dialect, have, schemas)
+		return errDryRun // nothing of the bookkeeping is kept either
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return out, err
+}
+
+// Planned lists the migrations of schemas past the versions in have, as they would run on
+// dialect d. With have empty, it is what a new database gets.
+func Planned(d Dialect, have map[string]int, schemas []Schema) []Migration {
+	var out []Migration
+	for _, s := range schemas {
+		for i := have[s.Component]; i < len(s.Migrations); i++ {
+			m := Migration{Component: s.Component, Version: i + 1}
+			for _, stmt := range splitStatements(placeholders[d].Replace(s.Migrations[i])) {
+				if stmt, ok := forDialect(stmt, d); ok {
+					m.Statements = append(m.Statements, stmt)
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var errDryRun = errors.New("dry run")
 
 // Versions reports the schema version of every component in the database.
 func (db *DB) Versions(ctx context.Context) (map[string]int, error) {

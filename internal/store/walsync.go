@@ -23,8 +23,9 @@ import (
 // through the database file.
 type walSync struct {
 	path string
-	// seen is the WAL file flushed last (only the flushing goroutine touches it): a new one has
-	// its directory entry flushed too, or the file itself could vanish with a power loss.
+	// f is the WAL file flushed last and seen what it was when opened (only the flushing
+	// goroutine touches them).
+	f    *os.File
 	seen os.FileInfo
 
 	mu        sync.Mutex
@@ -34,6 +35,7 @@ type walSync struct {
 	err       error  // sticky: after a failed flush, nothing written since can be called durable
 	pending   []durableFunc
 	closed    bool
+	stopped   bool // the flushing goroutine has returned (after close): nothing is flushed now
 	done      chan struct{}
 
 	// Callbacks run on their own goroutine, in commit order: one that writes (and so waits for a
@@ -64,6 +66,14 @@ func (w *walSync) commit(durable func(error)) uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.committed++
+	if w.stopped {
+		// Written after Close stopped the flushing: nobody will flush it, and its writer must
+		// hear so rather than wait for ever.
+		if durable != nil {
+			go durable(errClosed)
+		}
+		return w.committed
+	}
 	if durable != nil {
 		w.pending = append(w.pending, durableFunc{w.committed, durable})
 	}
@@ -71,24 +81,37 @@ func (w *walSync) commit(durable func(error)) uint64 {
 	return w.committed
 }
 
-// wait blocks until commit seq is durable.
+// errClosed is what a commit written while the database closed hears: it is in the WAL, but
+// not known to be on disk.
+var errClosed = errors.New("the database closed before this commit was flushed to disk")
+
+// wait blocks until commit seq is durable, or the flushing has stopped without it.
 func (w *walSync) wait(seq uint64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for w.synced < seq && w.err == nil {
+	for w.synced < seq && w.err == nil && !w.stopped {
 		w.cond.Wait()
 	}
-	return w.err
+	switch {
+	case w.err != nil:
+		return w.err
+	case w.synced < seq:
+		return errClosed
+	}
+	return nil
 }
 
 func (w *walSync) run() {
 	defer close(w.done)
+	defer w.drop()
 	for {
 		w.mu.Lock()
 		for w.synced == w.committed && !w.closed {
 			w.cond.Wait()
 		}
 		if w.synced == w.committed {
+			w.stopped = true
+			w.cond.Broadcast()
 			w.mu.Unlock()
 			return
 		}
@@ -100,7 +123,7 @@ func (w *walSync) run() {
 		w.mu.Lock()
 		w.synced = target
 		if err != nil && w.err == nil {
-			w.err = fmt.Errorf("flushing the SQLite WAL to disk failed, so recent commits may not survive a power loss; restart nines: %w", err)
+			w.err = fmt.Errorf("%w, so recent commits may not survive a power loss; restart nines: %w", errWALFlush, err)
 		}
 		var due []durableFunc
 		keep := w.pending[:0]
@@ -162,32 +185,50 @@ func (w *walSync) close() {
 }
 
 // flush writes the WAL's data to disk, and the directory entry of a WAL file it has not
-// flushed before.
+// flushed before. The file stays open from one flush to the next (opening it each time cost
+// more than the flush itself); a stat of its path tells when SQLite has removed it or a new one
+// has taken its place.
 func (w *walSync) flush() error {
-	f, err := os.OpenFile(w.path, os.O_RDWR, 0)
+	fi, err := os.Stat(w.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// SQLite removes the WAL only after copying all of it into the database file and
 		// syncing that: there is nothing left to flush.
+		w.drop()
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	err = datasync(f)
-	if err == nil && (w.seen == nil || !sameFile(f, w.seen)) {
-		if err = syncDir(filepath.Dir(w.path)); err == nil {
-			w.seen, err = f.Stat()
+	if w.f == nil || !os.SameFile(fi, w.seen) {
+		w.drop()
+		f, err := os.OpenFile(w.path, os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
 		}
+		if err != nil {
+			return err
+		}
+		opened, err := f.Stat()
+		if err == nil {
+			// A new file: its directory entry must reach the disk too, or the file itself
+			// could vanish with a power loss.
+			err = syncDir(filepath.Dir(w.path))
+		}
+		if err != nil {
+			f.Close()
+			return err
+		}
+		w.f, w.seen = f, opened
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return datasync(w.f)
 }
 
-func sameFile(f *os.File, seen os.FileInfo) bool {
-	fi, err := f.Stat()
-	return err == nil && os.SameFile(fi, seen)
+// drop closes the WAL file kept open.
+func (w *walSync) drop() {
+	if w.f != nil {
+		w.f.Close()
+		w.f, w.seen = nil, nil
+	}
 }
 
 // syncDir makes the entries of a directory (a file just created in it) durable.

@@ -414,3 +414,60 @@ func TestBackoffDoublesFromOneSecondUpToFiveMinutes(t *testing.T) {
 		}
 	}
 }
+
+// TestALongRunningHandlerKeepsItsLease: a handler that runs longer than the lease (a mail
+// server that takes minutes to answer) keeps its timer: the lease is renewed while it runs, so
+// another node does not claim the timer and send the same page again.
+func TestALongRunningHandlerKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		c := clock.NewFake(epoch)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		slow := &harness{t: t, db: db, clock: c, r: timers.NewRunner(db, c, log)}
+		started, release := make(chan struct{}), make(chan struct{})
+		var runs atomic.Int32
+		slow.r.Handle("notify", func(ctx context.Context, tm timers.Timer) error {
+			if runs.Add(1) == 1 {
+				close(started)
+			}
+			<-release
+			return nil
+		})
+		other := &harness{t: t, db: db, clock: c, r: timers.NewRunner(db, c, log)}
+		other.r.Handle("notify", func(ctx context.Context, tm timers.Timer) error {
+			runs.Add(1)
+			return nil
+		})
+		slow.set("notify", "page", epoch, "")
+		slow.start()
+		var releaseOnce sync.Once
+		free := func() { releaseOnce.Do(func() { close(release) }) }
+		t.Cleanup(free) // before the runner stops: it waits for its handler
+		slow.r.Wake()
+		<-started
+		other.start()
+		leaseUntil := func() time.Time {
+			var ms int64
+			if err := db.QueryRow(context.Background(), `SELECT lease_until FROM timers`).Scan(&ms); err != nil {
+				t.Fatal(err)
+			}
+			return time.UnixMilli(ms)
+		}
+		step := slow.r.Lease / 4
+		for range 12 { // three leases' worth
+			slow.clock.Advance(step)
+			other.r.Wake()
+			storetest.Eventually(t, 5*time.Second, "the lease renewed", func() bool {
+				return leaseUntil().Equal(c.Now().Add(slow.r.Lease))
+			})
+		}
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("the timer ran %d times while its first run was still going", n)
+		}
+		free()
+		storetest.Eventually(t, 5*time.Second, "the finished timer deleted", func() bool { return len(slow.pending("notify")) == 0 })
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("the timer ran %d times", n)
+		}
+	})
+}

@@ -5,13 +5,19 @@ package email
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"html/template"
+	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,7 +103,10 @@ func (e *Email) Notify(ctx context.Context, to config.ContactMethod, m notify.Me
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("smtp %s: end of DATA: %w", addr, err)
 	}
-	return c.Quit()
+	// The server has accepted the message: a failure to say goodbye must not make it be sent
+	// again.
+	c.Quit()
+	return nil
 }
 
 func permanentIf5xx(wrapped, err error) error {
@@ -124,14 +133,19 @@ func Compose(from, to string, m notify.Message) []byte {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
+	// A header is one line: no CR or LF from a title, an address or an extra header may
+	// smuggle in another.
+	hdr := func(k, v string) { b.WriteString(notify.OneLine(k) + ": " + notify.OneLine(v) + "\r\n") }
 	hdr("From", from)
 	hdr("To", to)
-	hdr("Subject", mime.QEncoding.Encode("utf-8", m.Subject()))
+	b.WriteString(fold("Subject: " + mime.QEncoding.Encode("utf-8", notify.OneLine(m.Subject()))))
 	hdr("Date", at.Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+sanitizeID(id)+"@"+host+">")
-	if m.IncidentID != 0 {
+	switch {
+	case m.Thread != "":
 		// Threads every page of one incident together in mail clients.
+		hdr("References", "<"+sanitizeID(m.Thread)+"@"+host+">")
+	case m.IncidentID != 0:
 		hdr("References", fmt.Sprintf("<incident-%d@%s>", m.IncidentID, host))
 	}
 	if m.IncidentID != 0 {
@@ -143,20 +157,73 @@ func Compose(from, to string, m notify.Message) []byte {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		// A header is one line: no CR or LF may smuggle in another.
-		clean := strings.NewReplacer("\r", " ", "\n", " ")
-		hdr(clean.Replace(k), clean.Replace(m.Headers[k]))
+		hdr(k, m.Headers[k])
 	}
 	hdr("Auto-Submitted", "auto-generated")
 	hdr("MIME-Version", "1.0")
-	hdr("Content-Type", "text/plain; charset=utf-8")
-	hdr("Content-Transfer-Encoding", "quoted-printable")
+	if m.Headline != "" {
+		// A notice is text of nines' own: plain text says it all.
+		hdr("Content-Type", "text/plain; charset=utf-8")
+		hdr("Content-Transfer-Encoding", "quoted-printable")
+		b.WriteString("\r\n")
+		writeQP(&b, m.Text())
+		return []byte(b.String())
+	}
+	// A page is a plain-text part and an HTML part with clickable links and the alert's details
+	// as tables; the boundary derives from the Message-ID, so a retry is the same message.
+	mw := multipart.NewWriter(&b)
+	sum := sha256.Sum256([]byte(id))
+	mw.SetBoundary("nines-" + hex.EncodeToString(sum[:12]))
+	hdr("Content-Type", "multipart/alternative; boundary=\""+mw.Boundary()+"\"")
 	b.WriteString("\r\n")
-	// The quoted-printable writer already ends lines in CRLF.
-	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(m.Text()))
-	qp.Close()
+	for _, part := range []struct{ typ, body string }{{"text/plain", m.Text()}, {"text/html", pageHTML(m)}} {
+		w, _ := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		writeQP(w, part.body)
+	}
+	mw.Close()
 	return []byte(b.String())
+}
+
+// writeQP writes s quoted-printable; the writer ends lines in CRLF.
+func writeQP(w io.Writer, s string) {
+	qp := quotedprintable.NewWriter(w)
+	qp.Write([]byte(s))
+	qp.Close()
+}
+
+//go:embed page.html
+var pageSource string
+
+var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+
+// pageView is what the HTML part shows.
+type pageView struct {
+	notify.Message
+	Subject string
+	Count   int
+	All     []notify.Message
+}
+
+// pageHTML renders the HTML part. html/template escapes every value for where it stands and
+// refuses a link that is not http(s) or relative; titles are put on one line.
+func pageHTML(m notify.Message) string {
+	v := pageView{Message: m, Subject: m.Subject(), Count: m.Count()}
+	for _, x := range append([]notify.Message{m}, m.Bundle...) {
+		x.Title, x.Service, x.Severity, x.SEV, x.SEVName = notify.OneLine(x.Title), notify.OneLine(x.Service), notify.OneLine(x.Severity), notify.OneLine(x.SEV), notify.OneLine(x.SEVName)
+		v.All = append(v.All, x)
+	}
+	v.Message.Title, v.Message.Service, v.Message.Severity = v.All[0].Title, v.All[0].Service, v.All[0].Severity
+	v.Message.SEV, v.Message.SEVName = v.All[0].SEV, v.All[0].SEVName
+	var b strings.Builder
+	if err := pageTemplate.Execute(&b, v); err != nil {
+		// The template is fixed and its data plain; should it fail, the text part still holds
+		// everything.
+		return "<p>" + template.HTMLEscapeString(m.Subject()) + "</p>"
+	}
+	return b.String()
 }
 
 // sanitizeID keeps a Message-ID an RFC 5322 dot-atom: the ':' separators of idempotency keys
@@ -171,4 +238,28 @@ func sanitizeID(s string) string {
 		}
 		return '='
 	}, s)
+}
+
+// fold writes a header line folded at its spaces (RFC 5322 2.2.3) into lines of at most 78
+// characters where a space allows it; a word longer than that (an encoded-word is at most 75)
+// stays whole on its line, which the Subject's bound keeps under the 998 RFC 5322 allows.
+func fold(line string) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Split(line, " ") {
+		switch {
+		case i == 0:
+		case i > 1 && n+1+len(w) > 78:
+			b.WriteString("\r\n")
+			n = 0
+			fallthrough
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	b.WriteString("\r\n")
+	return b.String()
 }

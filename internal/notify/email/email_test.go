@@ -93,6 +93,21 @@ func TestEmailFailures(t *testing.T) {
 
 // Extra headers (a status page's List-Unsubscribe) are written one to a line: a value with a
 // line break cannot add a header of its own.
+// TestAMessageTheServerAcceptedIsDeliveredEvenIfTheSessionEndsBadly: once the server has
+// answered 250 to the end of DATA it has the message; a connection lost before QUIT must not
+// count as a failure, which would send the page again.
+func TestAMessageTheServerAcceptedIsDeliveredEvenIfTheSessionEndsBadly(t *testing.T) {
+	srv := notifytest.StartSMTP(t, "none")
+	srv.HangUp = true
+	set := config.SMTPSettings{Host: srv.Host(), Port: srv.Port(), From: "nines@example.com", TLS: "none"}
+	if err := New(set).Notify(context.Background(), config.ContactMethod{Type: "email", Address: "alice@example.com"}, msg); err != nil {
+		t.Fatalf("a message the server accepted counts as failed: %v", err)
+	}
+	if n := len(srv.Mails()); n != 1 {
+		t.Fatalf("%d mails, want 1", n)
+	}
+}
+
 func TestComposeWritesExtraHeadersOnOneLineEach(t *testing.T) {
 	m := notify.Message{Headline: "Update", Body: "All good.", Headers: map[string]string{
 		"List-Unsubscribe":      "<https://status.example.com/u?t=1>",

@@ -7,8 +7,13 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/http/httptest"
+	"net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +41,9 @@ type SMTP struct {
 	User, Password string
 	// Arrived receives every accepted message as it arrives.
 	Arrived chan Mail
+	// HangUp, when set, closes the connection right after a message is accepted, without
+	// waiting for QUIT (as a server restarting between the two does).
+	HangUp bool
 
 	t     testing.TB
 	tls   *tls.Config
@@ -214,6 +222,12 @@ func (s *SMTP) session(c net.Conn) {
 			default:
 			}
 			reply("250 queued")
+			s.mu.Lock()
+			hangUp := s.HangUp
+			s.mu.Unlock()
+			if hangUp {
+				return
+			}
 		case "RSET":
 			m = Mail{}
 			reply("250 ok")
@@ -244,4 +258,123 @@ func testTLS() *tls.Config {
 	cert := srv.TLS.Certificates[0]
 	srv.Close()
 	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
+
+// Next waits up to 10 seconds for the next message to arrive.
+func (s *SMTP) Next(t testing.TB) Mail {
+	t.Helper()
+	select {
+	case m := <-s.Arrived:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no mail arrived")
+	}
+	return Mail{}
+}
+
+// None checks that nothing arrives for a moment (the work that would send has run by then).
+func (s *SMTP) None(t testing.TB, why string) {
+	t.Helper()
+	select {
+	case m := <-s.Arrived:
+		t.Fatalf("%s: %+v", why, m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// Header is the message's header, with encoded words (RFC 2047) left as they are.
+func (m Mail) Header(t testing.TB) mail.Header {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(m.Data))
+	if err != nil {
+		t.Fatalf("not a mail: %v\n%s", err, m.Data)
+	}
+	return msg.Header
+}
+
+// Subject is the message's subject, decoded.
+func (m Mail) Subject(t testing.TB) string {
+	t.Helper()
+	s, err := new(mime.WordDecoder).DecodeHeader(m.Header(t).Get("Subject"))
+	if err != nil {
+		t.Fatalf("subject %q: %v", m.Header(t).Get("Subject"), err)
+	}
+	return s
+}
+
+// Body is the message's body as its reader sees it: decoded from quoted-printable or base64
+// as its Content-Transfer-Encoding says, with line ends made \n. Of a multipart message it is
+// the text/plain part.
+func (m Mail) Body(t testing.TB) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(m.Data))
+	if err != nil {
+		t.Fatalf("not a mail: %v\n%s", err, m.Data)
+	}
+	if mt, _, _ := mime.ParseMediaType(msg.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
+		return m.Part(t, "text/plain")
+	}
+	return decodeBody(t, msg.Header.Get("Content-Transfer-Encoding"), msg.Body, m.Data)
+}
+
+// Part is the first part of a multipart message whose media type is typ, decoded as Body
+// decodes; the test fails when the message has no such part.
+func (m Mail) Part(t testing.TB, typ string) string {
+	t.Helper()
+	for _, p := range m.Parts(t) {
+		if p.Type == typ {
+			return p.Body
+		}
+	}
+	t.Fatalf("the message has no %s part:\n%.3000s", typ, m.Data)
+	return ""
+}
+
+// MailPart is one part of a multipart message.
+type MailPart struct {
+	Type    string // media type, without parameters
+	Charset string
+	Body    string // decoded, line ends made \n
+}
+
+// Parts reads the parts of a multipart message with mime/multipart; the test fails when the
+// message is not multipart or a part does not read.
+func (m Mail) Parts(t testing.TB) []MailPart {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(m.Data))
+	if err != nil {
+		t.Fatalf("not a mail: %v\n%s", err, m.Data)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		t.Fatalf("not a multipart message (Content-Type %q): %v", msg.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	var out []MailPart
+	for {
+		p, err := r.NextRawPart()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("a part does not read: %v\n%s", err, m.Data)
+		}
+		pt, pp, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		out = append(out, MailPart{Type: pt, Charset: pp["charset"], Body: decodeBody(t, p.Header.Get("Content-Transfer-Encoding"), p, m.Data)})
+	}
+}
+
+func decodeBody(t testing.TB, encoding string, r io.Reader, data string) string {
+	t.Helper()
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, r)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("the body does not decode: %v\n%s", err, data)
+	}
+	return strings.ReplaceAll(string(body), "\r\n", "\n")
 }

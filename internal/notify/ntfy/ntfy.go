@@ -4,6 +4,7 @@ package ntfy
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -16,11 +17,16 @@ type Ntfy struct{ Client *http.Client }
 
 var _ notify.Notifier = (*Ntfy)(nil)
 
+// pushDetails bounds the alert's details in a push: ntfy keeps a message of up to 4,096 bytes
+// as a message (a longer one becomes an attachment, or is refused), and a phone shows a few
+// lines anyway.
+const pushDetails = 1500
+
 // Notify publishes the page with ntfy's headers: a high-urgency page is priority 5 (urgent,
 // which bypasses do-not-disturb on Android), a low one 3.
 func (n *Ntfy) Notify(ctx context.Context, to config.ContactMethod, m notify.Message) error {
 	h := http.Header{}
-	h.Set("Title", headerSafe(m.Subject()))
+	h.Set("Title", m.Subject())
 	prio := "5"
 	if m.Urgency == "low" {
 		prio = "3"
@@ -31,10 +37,12 @@ func (n *Ntfy) Notify(ctx context.Context, to config.ContactMethod, m notify.Mes
 		h.Set("Click", m.URL)
 	}
 	var actions []string
-	if m.AckURL != "" {
+	if m.AckAllURL != "" {
+		actions = append(actions, fmt.Sprintf("view, Acknowledge all %d, %s", m.Count(), m.AckAllURL))
+	} else if m.AckURL != "" {
 		actions = append(actions, "view, Acknowledge, "+m.AckURL)
 	}
-	if m.ResolveURL != "" {
+	if m.ResolveURL != "" && m.AckAllURL == "" {
 		actions = append(actions, "view, Resolve, "+m.ResolveURL)
 	}
 	if len(actions) > 0 {
@@ -43,15 +51,5 @@ func (n *Ntfy) Notify(ctx context.Context, to config.ContactMethod, m notify.Mes
 	if to.Secret != "" {
 		h.Set("Authorization", "Bearer "+to.Secret)
 	}
-	return notify.Post(ctx, n.Client, to.Address, "text/plain; charset=utf-8", []byte(m.Text()), h)
-}
-
-// headerSafe keeps a title on one header line.
-func headerSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return ' '
-		}
-		return r
-	}, s)
+	return notify.Post(ctx, n.Client, to.Address, "text/plain; charset=utf-8", []byte(m.TextUpTo(pushDetails)), h)
 }

@@ -46,17 +46,22 @@ func (v *Voice) Notify(ctx context.Context, to config.ContactMethod, m notify.Me
 	return post(ctx, v.Client, v.Settings, "Calls.json", url.Values{"To": {to.Address}, "From": {v.Settings.From}, "Twiml": {TwiML(m)}}, m.Key)
 }
 
-// TwiML is the call's script.
+// TwiML is the call's script. A bundled call says how many incidents it covers and pressing 1
+// acknowledges all of them.
 func TwiML(m notify.Message) string {
-	say := fmt.Sprintf("This is nines. Incident %d on %s: %s. Severity %s.", m.IncidentID, m.Service, m.Title, m.Severity)
-	if n := len(m.Bundle); n > 0 {
-		say += fmt.Sprintf(" And %d more incidents.", n)
+	say := fmt.Sprintf("This is nines. Incident %d on %s: %s. Severity %s.", m.IncidentID, notify.OneLine(m.Service), notify.OneLine(m.Title), m.SeverityText())
+	if n := m.Count(); n > 1 {
+		say = fmt.Sprintf("This is nines. %d incidents need attention. The first: incident %d on %s: %s.", n, m.IncidentID, notify.OneLine(m.Service), notify.OneLine(m.Title))
 	}
-	if m.AckURL == "" {
+	action, press := m.AckURL, " Press 1 to acknowledge."
+	if m.AckAllURL != "" {
+		action, press = m.AckAllURL, fmt.Sprintf(" Press 1 to acknowledge all %d.", m.Count())
+	}
+	if action == "" {
 		return "<Response><Say>" + escape(say) + "</Say><Pause length=\"1\"/><Say>" + escape(say) + "</Say></Response>"
 	}
-	prompt := escape(say + " Press 1 to acknowledge.")
-	return `<Response><Gather numDigits="1" timeout="8" method="POST" action="` + escape(m.AckURL+"/voice") + `">` +
+	prompt := escape(say + press)
+	return `<Response><Gather numDigits="1" timeout="8" method="POST" action="` + escape(action+"/voice") + `">` +
 		"<Say>" + prompt + "</Say><Pause length=\"1\"/><Say>" + prompt + "</Say></Gather><Say>Not acknowledged. Goodbye.</Say></Response>"
 }
 

@@ -32,22 +32,34 @@ type Payload struct {
 	Title      string    `json:"title"`
 	Service    string    `json:"service"`
 	Severity   string    `json:"severity"`
+	SEV        string    `json:"sev,omitempty"`
+	SEVName    string    `json:"sev_name,omitempty"`
 	Urgency    string    `json:"urgency"`
 	Step       int       `json:"step"`
 	At         time.Time `json:"at"`
 	URL        string    `json:"url"`
 	AckURL     string    `json:"ack_url"`
 	ResolveURL string    `json:"resolve_url"`
-	Bundle     []Payload `json:"bundle,omitempty"`
+	// Count is how many incidents the page covers: 1, or for a bundle 1 + len(Bundle);
+	// AckAllURL then acknowledges all of them.
+	Count     int       `json:"count"`
+	AckAllURL string    `json:"ack_all_url,omitempty"`
+	Bundle    []Payload `json:"bundle,omitempty"`
 	// Headline and Text are set on notices that are not pages (event action_item.reminder).
 	Headline string `json:"headline,omitempty"`
 	Text     string `json:"text,omitempty"`
+	// Details are what the alert behind the page said of itself, bounded and with secrets
+	// redacted (absent when none, and in the incidents of a bundle).
+	Details *notify.Details `json:"details,omitempty"`
 }
 
 func payload(m notify.Message) Payload {
 	p := Payload{Event: "incident.page", Key: m.Key, IncidentID: m.IncidentID, Title: m.Title, Service: m.Service,
-		Severity: m.Severity, Urgency: m.Urgency, Step: m.Step, At: m.At, URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL,
-		Headline: m.Headline, Text: m.Body}
+		Severity: m.Severity, SEV: m.SEV, SEVName: m.SEVName, Urgency: m.Urgency, Step: m.Step, At: m.At, URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL,
+		Headline: m.Headline, Text: m.Body, Count: m.Count(), AckAllURL: m.AckAllURL}
+	if len(m.Bundle) == 0 && !m.Details.Empty() {
+		p.Details = m.Details
+	}
 	if m.Event != "" {
 		p.Event = m.Event
 	}
