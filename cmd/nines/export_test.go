@@ -15,6 +15,7 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/configdb"
+	"github.com/nines-dev/nines/internal/people"
 	"github.com/nines-dev/nines/internal/store"
 )
 
@@ -139,5 +140,84 @@ func TestServeChecksItsFilesWithTheObjectsMadeInNines(t *testing.T) {
 	os.WriteFile(path, []byte(users+"services:\n  - {id: filesvc, escalation_policy: nopol}\n"), 0o600)
 	if _, err := app.LoadConfig(ctx, path, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), `unknown escalation policy "nopol"`) {
 		t.Fatalf("files naming a policy nobody made: %v", err)
+	}
+}
+
+// A policy made in nines may page a person through the contact methods they verified on their
+// profile only. Exported, the files alone cannot tell that she can be reached, so `nines
+// validate` with the database beside them (--data, as serve has it) checks them as serve would:
+// with the database's objects and every person's own contact methods.
+func TestValidateWithTheDatabaseCountsWhatServeCounts(t *testing.T) {
+	ctx := context.Background()
+	data, dir := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	os.WriteFile(path, []byte("users:\n  - {id: alice, contact_methods: [{type: webhook, address: \"https://example.com/page\"}]}\n"), 0o600)
+	cfg, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx, app.Schemas()); err != nil {
+		t.Fatal(err)
+	}
+	live := config.NewLive(cfg)
+	ppl := people.New(db, clock.Real{})
+	live.SetOwnMethods(func(u *config.User) *config.User { w, _ := ppl.With(ctx, u); return w })
+	objs := configdb.New(db, live, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	who := configdb.Who{Actor: "user:alice"}
+	if _, _, err := objs.Create(ctx, who, "users", []byte(`{"id": "dana", "name": "Dana"}`)); err != nil {
+		t.Fatal(err)
+	}
+	dana := live.Get().User("dana")
+	m, err := ppl.AddMethod(ctx, dana, "email", "dana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := ppl.NewCode(ctx, dana, "dana", m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ppl.Verify(ctx, dana, "dana", m.ID, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ppl.AddRule(ctx, dana, m.ID, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct{ kind, doc string }{
+		{"escalation_policies", `{"id": "dana-pol", "steps": [{"targets": [{"user": "dana"}]}]}`},
+		{"services", `{"id": "shop", "escalation_policy": "dana-pol"}`},
+	} {
+		if _, _, err := objs.Create(ctx, who, o.kind, []byte(o.doc)); err != nil {
+			t.Fatalf("%s: %v", o.kind, err)
+		}
+	}
+	db.Close()
+
+	code2, out, errOut := runNines(t, "export", "--data", data)
+	if code2 != 0 {
+		t.Fatalf("export: exit %d: %s", code2, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(out), 0o600)
+
+	// The files alone: dana's profile is not in them, and validate says so, naming the way out.
+	code2, _, errOut = runNines(t, "validate", "--config", dir)
+	if code2 != 1 || !strings.Contains(errOut, "user dana has no contact method") {
+		t.Errorf("the files alone: exit %d, %s", code2, errOut)
+	}
+	// With the database, as serve will read them: valid.
+	code2, out, errOut = runNines(t, "validate", "--config", dir, "--data", data)
+	if code2 != 0 || !strings.HasSuffix(out, ": ok (1 services, 2 files)\n") {
+		t.Errorf("with the database: exit %d\nstdout %s\nstderr %s", code2, out, errOut)
+	}
+	// A file naming a policy only the database holds is valid with it, and not without it.
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("services:\n  - {id: cart, escalation_policy: dana-pol}\n"), 0o600)
+	if code2, _, errOut = runNines(t, "validate", "--config", dir); code2 != 1 || !strings.Contains(errOut, `unknown escalation policy "dana-pol"`) {
+		t.Errorf("a database's policy without the database: exit %d, %s", code2, errOut)
+	}
+	if code2, out, errOut = runNines(t, "validate", "--config", dir, "--data", data); code2 != 0 || !strings.HasSuffix(out, ": ok (2 services, 2 files)\n") {
+		t.Errorf("a database's policy with the database: exit %d\nstdout %s\nstderr %s", code2, out, errOut)
 	}
 }
