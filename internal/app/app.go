@@ -178,6 +178,10 @@ func New(ctx context.Context, live *config.Live, db *store.DB, clk clock.Clock, 
 	// holds its escalations, one over a monitor mutes it
 	a.OnCall = oncall.New(db, live, clk)
 	a.Maintenance = maintenance.New(db, clk, live)
+	// What an override or a window names is not deleted from under it.
+	a.ConfigDB.GuardDelete("schedules", a.OnCall.GuardDelete)
+	a.ConfigDB.GuardDelete("services", a.Maintenance.GuardService)
+	a.ConfigDB.GuardDelete("monitors", a.Maintenance.GuardMonitor)
 	a.Escalation = escalate.New(db, live, a.Incidents, a.OnCall, a.Runner, clk, log,
 		escalate.Options{Channel: channel, BaseURL: opts.BaseURL, Holds: a.Maintenance, Lead: a.Pipeline.Lead, Rules: rules, People: a.People})
 

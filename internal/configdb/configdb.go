@@ -112,6 +112,8 @@ type Store struct {
 	// mu orders this node's changes and reloads; serial is the serial of the objects in force.
 	mu     sync.Mutex
 	serial int64
+	// guards refuse deletes, by kind (GuardDelete).
+	guards map[string][]DeleteGuard
 }
 
 // New returns the store of config objects; Load puts them in force.
@@ -428,6 +430,11 @@ func (s *Store) change(ctx context.Context, who Who, kind, id string, doc []byte
 		if o == opDelete {
 			if err := stillNamed(cand, kind, id); err != nil {
 				return err
+			}
+			for _, g := range s.guards[kind] {
+				if err := g(ctx, tx, id, now); err != nil {
+					return err
+				}
 			}
 		}
 		row = Row{Object: config.Object{Kind: kind, ID: id, Doc: doc}, Version: 1, CreatedBy: who.Actor, CreatedAt: now, UpdatedBy: who.Actor, UpdatedAt: now}
@@ -774,6 +781,23 @@ func ExportYAML(objs []config.Object) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(b.String()), nil
+}
+
+// A DeleteGuard refuses the delete of an object of its kind that something the database holds
+// outside the config still names, and would take again if an object of that id came back (an
+// override not yet ended its schedule, a maintenance window not yet over its service): the
+// error names what names it. It runs in the delete's transaction.
+type DeleteGuard func(ctx context.Context, tx *store.Tx, id string, now time.Time) error
+
+// GuardDelete adds g to the checks a delete of an object of kind passes. Call it before
+// serving.
+func (s *Store) GuardDelete(kind string, g DeleteGuard) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guards == nil {
+		s.guards = map[string][]DeleteGuard{}
+	}
+	s.guards[kind] = append(s.guards[kind], g)
 }
 
 // stillNamed refuses the delete of what the config would still name though its checks let it

@@ -584,6 +584,47 @@ func (s *Service) windowsTx(ctx context.Context, tx *store.Tx, since time.Time) 
 	return append(ws, stored...), err
 }
 
+// GuardService and GuardMonitor refuse the delete of a service or a monitor that a window
+// scheduled through the API, not cancelled and not yet over, names: made again with that id,
+// it would be held or muted by a window meant for the one deleted. They answer
+// configdb.Store.GuardDelete, in the delete's transaction. (A window of the files naming
+// it is an error of the config's own checks.)
+func (s *Service) GuardService(ctx context.Context, tx *store.Tx, id string, now time.Time) error {
+	return s.guard(ctx, tx, "service", id, "", now)
+}
+
+// GuardMonitor: see GuardService.
+func (s *Service) GuardMonitor(ctx context.Context, tx *store.Tx, id string, now time.Time) error {
+	return s.guard(ctx, tx, "monitor", "", id, now)
+}
+
+func (s *Service) guard(ctx context.Context, tx *store.Tx, what, serviceID, monitorID string, now time.Time) error {
+	ws, err := s.stored(ctx, tx, `WHERE (ends_at IS NULL OR ends_at > ?) AND cancelled_at IS NULL ORDER BY id`, now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	var named []string
+	for i := range ws {
+		w := &ws[i]
+		if !w.Covers(serviceID, monitorID) {
+			continue
+		}
+		if w.fill(now); w.State != Scheduled && w.State != InProgress {
+			continue
+		}
+		named = append(named, fmt.Sprintf("maintenance window %s (%s, %s)", w.ID, w.Name, strings.ReplaceAll(w.State, "_", " ")))
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	them := "them"
+	if len(named) == 1 {
+		them = "it"
+	}
+	return invalid.Field("id", "%s %s is named by %s; cancel %s or take the %s off %s first (one made again with this id would be covered by %s)",
+		what, serviceID+monitorID, strings.Join(named, ", "), them, what, them, them)
+}
+
 // Muted reports whether a window that names the monitor covers t: its checks go on and are
 // recorded, but going down raises no alert until the window is over.
 func (s *Service) Muted(ctx context.Context, monitorID string, at time.Time) (bool, error) {

@@ -154,6 +154,43 @@ func (s *Service) DeleteOverride(ctx context.Context, scheduleID string, id int6
 	return nil
 }
 
+// GuardDelete refuses the delete of a schedule an override not yet ended names: a schedule
+// made again with that id would take it. It answers configdb.Store.GuardDelete, in the
+// delete's transaction.
+func (s *Service) GuardDelete(ctx context.Context, tx *store.Tx, scheduleID string, now time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT id, user_id, start_at, end_at FROM oncall_overrides
+		WHERE schedule_id = ? AND end_at > ? ORDER BY start_at, id`, scheduleID, now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var named []string
+	n := 0
+	for rows.Next() {
+		var id, start, end int64
+		var user string
+		if err := rows.Scan(&id, &user, &start, &end); err != nil {
+			return err
+		}
+		if n++; n <= 3 {
+			named = append(named, fmt.Sprintf("override %d (%s, %s to %s)", id, user,
+				ms(start).Format("2006-01-02 15:04"), ms(end).Format("2006-01-02 15:04 UTC")))
+		}
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		return err
+	}
+	if n > len(named) {
+		named = append(named, fmt.Sprintf("%d more", n-len(named)))
+	}
+	them := "them"
+	if n == 1 {
+		them = "it"
+	}
+	return invalid.Field("id", "schedule %s is named by %s, not yet ended; remove %s first (a schedule made again with this id would take %s)",
+		scheduleID, strings.Join(named, ", "), them, them)
+}
+
 // OnCall returns who is on call for a schedule at t.
 func (s *Service) OnCall(ctx context.Context, scheduleID string, t time.Time) ([]Shift, error) {
 	return s.OnCallLayers(ctx, scheduleID, nil, t)

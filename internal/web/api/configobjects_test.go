@@ -458,3 +458,71 @@ func TestAHeartbeatMadeThroughTheAPITakesPingsAtOnceAndGoesLateOnTime(t *testing
 		})
 	})
 }
+
+// TestDeletingWhatAnOverrideOrAWindowStillNamesIsRefused: an override not yet ended names its
+// schedule, a maintenance window not yet over its services and monitors. Deleting one of those
+// would leave the override or window waiting for an id to come back: a schedule made again
+// with that id would take the old override, a service made again would have its pages held.
+// The delete is refused naming them, and goes through once they are removed (an override
+// that has ended, a window cancelled, name nothing any more).
+func TestDeletingWhatAnOverrideOrAWindowStillNamesIsRefused(t *testing.T) {
+	storetest.Each(t, oncallSchemas, func(t *testing.T, db *store.DB) {
+		clk := clock.NewFake(pagingStart)
+		env := startConfigEnv(t, db, clk)
+		env.create(t, "schedules", `{"id": "web-rota", "time_zone": "Europe/Paris", "layers": [{"name": "primary", "rotation": {"length": "1w", "handoff": "2026-01-05T09:00"}, "users": ["alice"]}]}`)
+		env.create(t, "escalation_policies", webPolicy)
+		env.create(t, "services", webService)
+		env.create(t, "monitors", `{"id": "web-home", "service": "web", "type": "http", "url": "https://example.com/", "interval": "1m"}`)
+
+		status, b := env.do(t, "POST", "/api/v1/schedules/web-rota/overrides", env.manager,
+			map[string]string{"user_id": "bob", "start": "2026-03-31T12:00:00Z", "end": "2026-04-01T12:00:00Z"})
+		if status != 201 {
+			t.Fatalf("override: %d %s", status, b)
+		}
+		override := decode[struct{ ID int64 }](t, b)
+		window := func(body string) string {
+			status, b := env.do(t, "POST", "/api/v1/maintenance", env.manager, json.RawMessage(body))
+			if status != 201 {
+				t.Fatalf("maintenance: %d %s", status, b)
+			}
+			return decode[struct{ ID string }](t, b).ID
+		}
+		// One window over the service, now; one over the monitor, to come.
+		overService := window(`{"name": "Upgrade", "services": ["web"], "start": "2026-03-30T07:00:00Z", "end": "2026-03-30T09:00:00Z"}`)
+		overMonitor := window(`{"name": "Move the probe", "monitors": ["web-home"], "start": "2026-04-02T08:00:00Z", "end": "2026-04-02T09:00:00Z"}`)
+
+		refused := func(path, want string) {
+			t.Helper()
+			status, b := env.do(t, "DELETE", path, env.manager, nil)
+			if status != 400 || !strings.Contains(string(b), want) {
+				t.Errorf("DELETE %s: %d %s, want 400 naming %q", path, status, b, want)
+			}
+		}
+		deleted := func(path string) {
+			t.Helper()
+			if status, b := env.do(t, "DELETE", path, env.manager, nil); status/100 != 2 {
+				t.Errorf("DELETE %s: %d %s", path, status, b)
+			}
+		}
+		refused("/api/v1/config/schedules/web-rota", fmt.Sprintf("override %d", override.ID))
+		refused("/api/v1/config/monitors/web-home", "maintenance window "+overMonitor+" (Move the probe, scheduled)")
+		var n int
+		db.QueryRow(context.Background(), `SELECT COUNT(*) FROM config_objects`).Scan(&n)
+		if n != 4 {
+			t.Fatalf("after refused deletes the database holds %d objects, want 4", n)
+		}
+		deleted("/api/v1/maintenance/" + overMonitor)
+		deleted("/api/v1/config/monitors/web-home")
+		refused("/api/v1/config/services/web", "maintenance window "+overService+" (Upgrade, in progress)")
+		deleted("/api/v1/maintenance/" + overService)
+		deleted("/api/v1/config/services/web")
+		// The override over, the schedule may go.
+		clk.Set(time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC))
+		env.manager, _, _ = env.srv.Tokens.Create(context.Background(), "manager", auth.Manager, time.Hour)
+		deleted("/api/v1/config/schedules/web-rota")
+		db.QueryRow(context.Background(), `SELECT COUNT(*) FROM config_objects`).Scan(&n)
+		if n != 1 {
+			t.Errorf("at the end the database holds %d objects, want the policy only", n)
+		}
+	})
+}
