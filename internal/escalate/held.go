@@ -249,6 +249,13 @@ func (e *Engine) hold(ctx context.Context, j job, now time.Time, reason string, 
 		case n == 1:
 			// What it was to wait behind has left meanwhile.
 			err = e.setDrain(ctx, tx, drainPayload{User: j.User, Method: j.Method}, now)
+		default:
+			// Behind others: it leaves with them, when the queue drains next.
+			var due time.Time
+			var set bool
+			if due, set, err = e.runner.DueTx(ctx, tx, kindBundle, drainKey(j.User, j.Method)); set && due.After(now) {
+				data["send_at"] = due
+			}
 		}
 		if err != nil {
 			return err

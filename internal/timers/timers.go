@@ -136,6 +136,16 @@ func (r *Runner) Due(ctx context.Context, kind, key string) (time.Time, bool, er
 	return time.UnixMilli(due).UTC(), err == nil, err
 }
 
+// DueTx is Due inside tx.
+func (r *Runner) DueTx(ctx context.Context, tx *store.Tx, kind, key string) (time.Time, bool, error) {
+	var due int64
+	err := tx.QueryRow(ctx, `SELECT due_at FROM timers WHERE kind = ? AND key = ?`, kind, key).Scan(&due)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(due).UTC(), err == nil, err
+}
+
 // PendingOf lists the timers of kind whose key starts with prefix, soonest first, outside any
 // transaction (for pages: what is due for one incident).
 func (r *Runner) PendingOf(ctx context.Context, kind, prefix string) ([]Timer, error) {

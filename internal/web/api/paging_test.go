@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,6 +102,24 @@ func TestAStormBecomesAFewMailsAndOneLinkAcknowledgesWhatTheyBundle(t *testing.T
 		}
 		if n := len(pagesTo(t, env.smtp, "alice@example.com")); n != 5 {
 			t.Fatalf("%d mails during the storm, want 5 (the default email limit: 5 a minute)", n)
+		}
+		// The sixth page waits for the window, the seventh behind it; both timelines say until
+		// when (the first mail leaves the window at pagingStart + 1m, and the waiting pages
+		// leave together then).
+		for _, id := range []int{6, 7, 200} {
+			want := "; it leaves at 2026-03-30 07:31 UTC."
+			_, b := env.do(t, "GET", fmt.Sprintf("/api/v1/incidents/%d/timeline", id), env.viewer, nil)
+			var tl struct{ Events []struct{ Type, Text string } }
+			json.Unmarshal(b, &tl)
+			held := ""
+			for _, e := range tl.Events {
+				if e.Type == escalate.EventHeld {
+					held = e.Text
+				}
+			}
+			if !strings.Contains(held, want) {
+				t.Errorf("incident %d's held page reads %q, want it to say %q", id, held, want)
+			}
 		}
 		clk.Set(pagingStart.Add(59*time.Second + 900*time.Millisecond))
 		time.Sleep(300 * time.Millisecond)
