@@ -112,7 +112,7 @@ func (s *Handler) buildReports(r *http.Request) (*reports, error) {
 	q := r.URL.Query()
 	p, err := ReadPeriod(q, s.Clock.Now(), loc)
 	if err != nil {
-		return nil, err
+		return nil, periodError{err}
 	}
 	inner := url.Values{"service": q["service"], "team": q["team"], "drills": q["drills"],
 		"from": {p.From.Format(time.RFC3339Nano)}, "to": {p.To.Format(time.RFC3339Nano)}}
@@ -159,9 +159,27 @@ func (s *Handler) buildReports(r *http.Request) (*reports, error) {
 	return out, nil
 }
 
-// ReportsPage answers GET /reports.
+// periodError is a period the pickers gave that is none: the page says so above them.
+type periodError struct{ error }
+
+func (e periodError) Unwrap() error { return e.error }
+
+// ReportsPage answers GET /reports. A period refused is a 400 naming its field above the
+// pickers, which keep what was typed, over the default period's report.
 func (s *Handler) ReportsPage(w http.ResponseWriter, r *http.Request) error {
+	status, typed := http.StatusOK, url.Values{}
 	rep, err := s.buildReports(r)
+	var pe periodError
+	if errors.As(err, &pe) {
+		status, typed = http.StatusBadRequest, r.URL.Query()
+		def := r.Clone(r.Context())
+		q := def.URL.Query()
+		q.Del("range")
+		q.Del("from")
+		q.Del("to")
+		def.URL.RawQuery = q.Encode()
+		rep, err = s.buildReports(def)
+	}
 	if err != nil {
 		return err
 	}
@@ -199,8 +217,12 @@ func (s *Handler) ReportsPage(w http.ResponseWriter, r *http.Request) error {
 	include, exclude := r.URL.Query(), r.URL.Query()
 	include.Set("drills", "include")
 	exclude.Del("drills")
-	return s.pages.Render(w, r, http.StatusOK, "reports.html", "Reports", map[string]any{
-		"R": rep, "Query": template.URL(q.Encode()), "Ranges": reportRanges, "Services": services, "Teams": teams,
+	periodErr := ""
+	if pe.error != nil {
+		periodErr = "The period was refused: " + pe.Error() + ". Below: the default period."
+	}
+	return s.pages.Render(w, r, status, "reports.html", "Reports", map[string]any{
+		"R": rep, "PeriodErr": periodErr, "RangeIn": typed.Get("range"), "FromIn": typed.Get("from"), "ToIn": typed.Get("to"), "Query": template.URL(q.Encode()), "Ranges": reportRanges, "Services": services, "Teams": teams,
 		"Picked": q["service"], "Team": q.Get("team"), "Drills": q.Get("drills"),
 		"Include": template.URL(include.Encode()), "Exclude": template.URL(exclude.Encode()),
 		"Inc": rep.Inc, "DORA": rep.DORA, "Quality": rep.Quality, "Actions": actions, "SEVs": severity.Levels,
