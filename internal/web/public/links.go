@@ -29,7 +29,9 @@ func (s *Handler) LinkPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Handler) renderLink(w http.ResponseWriter, r *http.Request, lk escalate.Link, incs []incident.Incident, done string) error {
-	s.guard.Identify(r) // times in the zone of whoever is signed in
+	// Times in the zone of whoever is signed in, else of the person the link was sent to.
+	r = ui.SentTo(r, lk.User)
+	s.guard.Identify(r)
 	data := map[string]any{"Link": lk, "Verb": verbOf(lk.Action), "Done": done}
 	title := verbOf(lk.Action) + " incident"
 	if lk.Action == escalate.ActionAcknowledgeAll {

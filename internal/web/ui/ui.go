@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/nines-dev/nines/internal/auth"
+	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/web/api"
 	"github.com/nines-dev/nines/internal/web/httpx"
 )
@@ -35,12 +37,26 @@ func New(svc httpx.Services, guard *httpx.Guard, pages *Pages, live *Live, a *ap
 }
 
 // viewerZone is the zone the request's viewer reads times in: the one they chose on their
-// profile, else their config user's time_zone, else UTC.
+// profile, else their config user's time_zone; signed out on a page sent to a person (a
+// paging link), that person's; else UTC.
 func (s *Handler) viewerZone(r *http.Request) *time.Location {
 	if loc, ok := s.chosenZone(r); ok {
 		return loc
 	}
+	if id, ok := r.Context().Value(sentToKey{}).(string); ok {
+		if loc, ok := s.personZone(r.Context(), id, s.Config.Get().User(id)); ok {
+			return loc
+		}
+	}
 	return time.UTC
+}
+
+type sentToKey struct{}
+
+// SentTo marks r as a page sent to person id (a paging link's): opened by nobody signed in,
+// it tells times in their zone, as their own pages would.
+func SentTo(r *http.Request, id string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), sentToKey{}, id))
 }
 
 // chosenZone is the zone the request's viewer chose on their profile or has in the config,
@@ -53,7 +69,13 @@ func (s *Handler) chosenZone(r *http.Request) (*time.Location, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if a, err := s.Users.Get(r.Context(), id); err == nil && a.TimeZone != "" {
+	return s.personZone(r.Context(), id, u)
+}
+
+// personZone is the zone person id chose on their profile, else the one the config gives
+// them (u, nil when it declares nobody of that id).
+func (s *Handler) personZone(ctx context.Context, id string, u *config.User) (*time.Location, bool) {
+	if a, err := s.Users.Get(ctx, id); err == nil && a.TimeZone != "" {
 		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
 			return loc, true
 		}

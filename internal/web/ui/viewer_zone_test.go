@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -129,5 +130,17 @@ func TestThePagingLinksPageTellsTimesInTheSignedInViewersZone(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the link's page lacks %s:\n%s", want, page)
 		}
+	}
+
+	// Opened signed out, as from the phone the page reached, it tells them in the zone of the
+	// person it was sent to: alice's, Europe/Stockholm (11:00 CEST).
+	resp, err := http.Get(e.n.URL + "/a/" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `>2026-03-30 11:00:00 CEST</time>.`; !strings.Contains(string(anon), want) {
+		t.Errorf("the link's page opened signed out lacks %s:\n%s", want, anon)
 	}
 }
