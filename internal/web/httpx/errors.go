@@ -50,6 +50,14 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// Messages are the problems to show: Errors, or the message alone when it is one.
+func (e *Error) Messages() []string {
+	if len(e.Errors) == 0 && e.Msg != "" {
+		return []string{e.Msg}
+	}
+	return e.Errors
+}
+
 // Errorf is an *Error with status and a formatted message.
 func Errorf(status int, format string, args ...any) error {
 	return &Error{Status: status, Msg: fmt.Sprintf(format, args...)}

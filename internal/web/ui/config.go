@@ -66,7 +66,7 @@ func (s *Handler) ReloadConfig(w http.ResponseWriter, r *http.Request) error {
 	if !known {
 		return err
 	}
-	return s.renderConfigIndex(w, r, e.Status, configIndexView{Errors: e.Errors})
+	return s.renderConfigIndex(w, r, e.Status, configIndexView{Errors: e.Messages()})
 }
 
 // configKindView is a kind's page: its objects, and the form that makes one.
@@ -189,7 +189,7 @@ func (s *Handler) CreateConfigObject(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 		r = besideFields(r, kind, doc, strings.TrimSpace(r.PostForm.Get("doc")) != "", e)
-		return s.renderConfigKind(w, r, e.Status, r.PostForm, e.Errors)
+		return s.renderConfigKind(w, r, e.Status, r.PostForm, e.Messages())
 	}
 	if len(keys) > 0 {
 		return s.renderConfigObject(w, r, http.StatusCreated, row.Kind, row.ID, "", nil, keys)
@@ -364,7 +364,7 @@ func (s *Handler) UpdateConfigObject(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 		r = besideFields(r, kind, doc, yamlEdited, e)
-		return s.renderConfigObjectChecked(w, r, e.Status, kind, id, typed, e.Errors, nil, nil, r.PostForm)
+		return s.renderConfigObjectChecked(w, r, e.Status, kind, id, typed, e.Messages(), nil, nil, r.PostForm)
 	}
 	if len(keys) > 0 {
 		return s.renderConfigObject(w, r, http.StatusOK, kind, id, "", nil, keys)
@@ -423,7 +423,7 @@ func (s *Handler) DeleteConfigObject(w http.ResponseWriter, r *http.Request) err
 		if !known || e.Status == http.StatusNotFound {
 			return err
 		}
-		return s.renderConfigObject(w, r, e.Status, kind, id, "", e.Errors, nil)
+		return s.renderConfigObject(w, r, e.Status, kind, id, "", e.Messages(), nil)
 	}
 	http.Redirect(w, r, "/config/"+kind, http.StatusSeeOther)
 	return nil
@@ -462,10 +462,7 @@ func (s *Handler) checkTyped(r *http.Request, doc string) (*api.CheckResult, []s
 		if !known || e.Status >= 500 || e.Status == http.StatusTooManyRequests {
 			return nil, nil, err
 		}
-		if len(e.Errors) == 0 {
-			return nil, []string{e.Msg}, nil
-		}
-		return nil, e.Errors, nil
+		return nil, e.Messages(), nil
 	}
 	return &res, nil, nil
 }

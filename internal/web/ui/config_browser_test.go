@@ -153,6 +153,11 @@ func TestThePagesChangeObjectsWithCSRFAndShowAReloadsErrors(t *testing.T) {
 	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"web"}, "doc": {"id: web\nname: Web\n"}}, true); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a team in YAML: %d %s", resp.StatusCode, body)
 	}
+	// The same id again is refused on the form, saying the team exists, with what was typed.
+	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"web"}, "doc": {"id: web\nname: Web again\n"}}, true); resp.StatusCode != http.StatusConflict ||
+		!strings.Contains(body, `team &#34;web&#34; already exists in the database`) || !strings.Contains(body, "Web again") {
+		t.Errorf("a team made twice: %d, want 409 saying it exists, with what was typed\n%s", resp.StatusCode, body)
+	}
 	// The id given in its own field only, with the rest in the editor: the team is made.
 	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"cu-team"}, "doc": {"name: Curl team\nmembers: [bob]\n"}}, true); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a team whose id is in the id field only: %d %s", resp.StatusCode, body)
