@@ -217,7 +217,7 @@ func (c *Config) parse(file string, data []byte, errs *Errors) {
 				return
 			}
 			if err != nil {
-				errs.add(syntaxPos(file, err), "%s", syntaxMessage(err))
+				errs.add(syntaxPos(file, data, err), "%s", syntaxMessage(err))
 				c.unreadable = true
 				return
 			}
@@ -322,7 +322,7 @@ func (c *Config) merge(part *Config, errs *Errors) {
 	}
 }
 
-func syntaxPos(file string, err error) Pos {
+func syntaxPos(file string, data []byte, err error) Pos {
 	var line int
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr != nil {
@@ -336,7 +336,65 @@ func syntaxPos(file string, err error) Pos {
 			break
 		}
 	}
+	lines := strings.Split(string(data), "\n")
+	switch {
+	case strings.HasSuffix(msg, "found a tab character that violates indentation"):
+		// The library names the line before the tab's, or the block's first.
+		for i := max(line-1, 0); i < len(lines); i++ {
+			lead := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+			if j := strings.IndexByte(lead, '\t'); j >= 0 {
+				return Pos{File: file, Line: i + 1, Col: j + 1}
+			}
+		}
+	case strings.HasSuffix(msg, "did not find expected '-' indicator"), strings.HasSuffix(msg, "did not find expected key"):
+		l, c := outOfStep(lines, line)
+		return Pos{File: file, Line: l, Col: c}
+	}
 	return Pos{File: file, Line: line, Col: 1}
+}
+
+// outOfStep finds the line of a block that begins at line (1-based) indented at none of the
+// block's levels: the library names the block's first line when one of its lines is indented
+// between two of its levels. It answers the block's first line when none is.
+func outOfStep(lines []string, line int) (int, int) {
+	if line < 1 || line > len(lines) {
+		return max(line, 1), 1
+	}
+	indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
+	// levels adds the columns a line's content starts at: its indentation, and after each
+	// "- " of a list item.
+	levels := map[int]bool{}
+	deepest := 0
+	add := func(s string) {
+		i := indent(s)
+		for {
+			levels[i], deepest = true, max(deepest, i)
+			rest := s[i:]
+			if !strings.HasPrefix(rest, "- ") {
+				return
+			}
+			i += 2 + indent(rest[2:])
+		}
+	}
+	first := lines[line-1]
+	add(first)
+	for n := line; n < len(lines); n++ {
+		s := lines[n]
+		t := strings.TrimSpace(s)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		i := indent(s)
+		switch {
+		case i < indent(first):
+			return line, indent(first) + 1
+		case levels[i] || i > deepest:
+			add(s)
+		default:
+			return n + 1, i + 1
+		}
+	}
+	return line, indent(first) + 1
 }
 
 // parserProblems are the errors of the YAML library's parser, as opposed to its scanner.

@@ -135,7 +135,7 @@ func objectNode(doc []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("the object is empty")
 		}
-		return nil, fmt.Errorf("line %d: %s", syntaxPos("", err).Line, syntaxMessage(err))
+		return nil, fmt.Errorf("line %d: %s", syntaxPos("", doc, err).Line, syntaxMessage(err))
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {

@@ -135,6 +135,12 @@ func TestAYAMLSyntaxErrorNamesItsLine(t *testing.T) {
 		{"a flow sequence left open", "teams:\n  - id: [bad\n", "nines.yaml:2:"},
 		{"a flow mapping left open", "server: {}\nteams: {x: 1\nusers: []\n", "nines.yaml:2:"},
 		{"a mapping value where none may be", "a: 1\nb:\n  - x\n   y: 2\n", "nines.yaml:4:"},
+		// The library names the line its block began on; the line out of step is the one.
+		{"a tab in an indentation", "services:\n  - id: a\n    name: A\n\t- id: b\n", "nines.yaml:4:1:"},
+		{"a tab after spaces", "services:\n  - id: a\n  \t name: A\n", "nines.yaml:3:3:"},
+		{"a field indented between its block's levels", "services:\n  - id: a\n    name: A\n   urgency: low\n", "nines.yaml:4:4:"},
+		{"a list item out of step", "users:\n  - id: a\n  - id: b\n - id: c\n", "nines.yaml:4:2:"},
+		{"a key out of step at the top", "teams:\n  - id: web\nservices:\n - id: a\n   name: A\n  urgency: low\n", "nines.yaml:6:3:"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := config.Parse("nines.yaml", []byte(c.yaml))
