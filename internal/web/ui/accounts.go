@@ -175,12 +175,3 @@ func (s *Handler) RevokeToken(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/admin/accounts", http.StatusSeeOther)
 	return nil
 }
-
-// AuditPage answers GET /admin/audit.
-func (s *Handler) AuditPage(w http.ResponseWriter, r *http.Request) error {
-	entries, err := s.api.AuditEntries(r)
-	if err != nil {
-		return err
-	}
-	return s.pages.Render(w, r, http.StatusOK, "audit.html", "Audit log", map[string]any{"Entries": entries})
-}
