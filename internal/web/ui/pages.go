@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
@@ -69,6 +70,7 @@ func NewPages(clk clock.Clock, guard *httpx.Guard, more ...fs.FS) *Pages {
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"raw":   func(b []byte) string { return string(b) },
 		"dec":   func(n int) int { return n - 1 },
+		"clip":  clip,
 		"secs":  secs,
 		"has":   func(list []string, s string) bool { return slices.Contains(list, s) },
 		// percent writes a share from 0 to 1 as a percentage to three decimals: "99.950%".
@@ -290,4 +292,14 @@ func (s *Handler) NotFound(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, "no API route GET %s; docs/api.md lists them", r.URL.Path)
 	}
 	return httpx.Errorf(http.StatusNotFound, "There is no page at %s. The link may be mistyped, or what it pointed to is gone.", r.URL.Path)
+}
+
+// clip is s cut to its first n characters, with "…" when it was longer: a title in a heading
+// or a list, whose whole is shown elsewhere.
+func clip(n int, s string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:n]), " ") + "…"
 }
