@@ -226,7 +226,7 @@ func (p *Pipeline) trigger(ctx context.Context, tx *store.Tx, t Target, ev Event
 			hint.burst.last = at
 			if rank := severity.Rank(ev.Severity); rank > hint.incRank {
 				// It may raise the incident: the incident service decides, and records it.
-				if err := p.incidents.Repeated(ctx, tx, hint.incident, ev.Severity, at, actor); err != nil {
+				if err := p.incidents.RaisedBy(ctx, tx, hint.incident, ev.Severity, at, actor); err != nil {
 					return res, err
 				}
 				hint.incRank = rank
@@ -322,7 +322,8 @@ func (p *Pipeline) countRepeat(ctx context.Context, tx *store.Tx, k openKey, inc
 			return res, err
 		}
 		if rank > h.incRank {
-			if err := p.incidents.Repeated(ctx, tx, a.IncidentID, ev.Severity, at, actor); err != nil {
+			// In the burst: the incident is marked updated only if this raises it.
+			if err := p.incidents.RaisedBy(ctx, tx, a.IncidentID, ev.Severity, at, actor); err != nil {
 				return res, err
 			}
 			h.incRank = rank

@@ -64,8 +64,8 @@ func DecodeAlertmanager(body []byte) ([]Event, error) {
 			continue
 		}
 		key := a.Fingerprint
-		if utf8.RuneCountInString(key) > maxDedupKey {
-			bad.Add("", "'alerts[%d].fingerprint' is too long (maximum %d characters)", i, maxDedupKey)
+		if n := utf8.RuneCountInString(key); n > maxDedupKey {
+			bad.Add("", "'alerts[%d].fingerprint' is too long: %d characters (maximum %d)", i, n, maxDedupKey)
 			continue
 		}
 		if key == "" {

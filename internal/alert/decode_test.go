@@ -209,12 +209,12 @@ func TestEventsV2NamesEveryBadField(t *testing.T) {
 		{"a blank summary", v2(map[string]any{"payload.summary": "   "}), []string{"'payload.summary' is missing"}},
 		{"a summary of 1025 characters", v2(map[string]any{"payload.summary": long}), []string{"'payload.summary' is too long: 1025 characters (maximum 1024)"}},
 		{"a trigger without source", v2(map[string]any{"payload.source": nil}), []string{"'payload.source' is missing"}},
-		{"a source over 255 characters", v2(map[string]any{"payload.source": strings.Repeat("s", 256)}), []string{"'payload.source' is too long"}},
+		{"a source over 255 characters", v2(map[string]any{"payload.source": strings.Repeat("s", 256)}), []string{"'payload.source' is too long: 256 characters (maximum 255)"}},
 		{"a trigger without severity", v2(map[string]any{"payload.severity": nil}), []string{"'payload.severity' is missing"}},
 		{"an unknown severity", v2(map[string]any{"payload.severity": "high"}), []string{`'payload.severity' is invalid: "high"`}},
 		{"a severity in capitals", v2(map[string]any{"payload.severity": "CRITICAL"}), []string{`'payload.severity' is invalid: "CRITICAL"`}},
 		{"a timestamp that is not a date", v2(map[string]any{"payload.timestamp": "yesterday"}), []string{`'payload.timestamp' is not an ISO 8601 date-time: "yesterday"`}},
-		{"a dedup key over 255 characters", v2(map[string]any{"dedup_key": strings.Repeat("k", 256)}), []string{"'dedup_key' is too long"}},
+		{"a dedup key over 255 characters", v2(map[string]any{"dedup_key": strings.Repeat("k", 256)}), []string{"'dedup_key' is too long: 256 characters (maximum 255)"}},
 		{"an acknowledge without dedup key", v2(map[string]any{"event_action": "acknowledge"}), []string{"'dedup_key' is required to acknowledge an alert"}},
 		{"a resolve without dedup key", v2(map[string]any{"event_action": "resolve", "payload": nil}), []string{"'dedup_key' is required to resolve an alert"}},
 		{"links that are not a list", v2(map[string]any{"links": "http://x"}), []string{"'links' must be a list of objects"}},
@@ -419,7 +419,7 @@ func TestAlertmanagerRejectsWhatIsNotAVersion4Payload(t *testing.T) {
 		{"labels that are a list", `{"version": "4", "alerts": [{"status": "firing", "labels": ["a"]}]}`, `'alerts[0].labels' must be an object, not array`},
 		{"a label value that is a number", `{"version": "4", "alerts": [{"status": "firing", "labels": {"a": 1}}]}`, `'alerts[0].labels.a' must be a string, not number`},
 		{"alerts that are an object", `{"version": "4", "alerts": {}}`, `'alerts' must be a list, not object`},
-		{"a fingerprint over 255 characters", `{"version": "4", "alerts": [{"status": "firing", "fingerprint": "` + strings.Repeat("f", 256) + `"}]}`, `'alerts[0].fingerprint' is too long`},
+		{"a fingerprint over 255 characters", `{"version": "4", "alerts": [{"status": "firing", "fingerprint": "` + strings.Repeat("f", 256) + `"}]}`, `'alerts[0].fingerprint' is too long: 256 characters (maximum 255)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -478,7 +478,7 @@ func TestGenericWebhook(t *testing.T) {
 		{"details that are a list", `{"summary": "x", "details": [1]}`, "'details' must be an object"},
 		{"a bad timestamp", `{"summary": "x", "timestamp": "03/02/2026"}`, "'timestamp' is not an ISO 8601 date-time"},
 		{"a summary that is an object", `{"summary": {"a": 1}}`, "'summary' must be a string, not object"},
-		{"a dedup key too long", `{"summary": "x", "dedup_key": "` + strings.Repeat("k", 256) + `"}`, "'dedup_key' is too long"},
+		{"a dedup key too long", `{"summary": "x", "dedup_key": "` + strings.Repeat("k", 256) + `"}`, "'dedup_key' is too long: 256 characters (maximum 255)"},
 		{"not JSON", `summary=x`, "invalid JSON at byte"},
 	}
 	for _, c := range bad {

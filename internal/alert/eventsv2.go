@@ -21,8 +21,8 @@ func DecodeEventsV2(body []byte) (string, Event, error) {
 	default:
 		bad.Add("", "'event_action' is invalid: %q (must be one of trigger, acknowledge, resolve)", in.EventAction)
 	}
-	if utf8.RuneCountInString(in.DedupKey) > maxDedupKey {
-		bad.Add("", "'dedup_key' is too long (maximum %d characters)", maxDedupKey)
+	if n := utf8.RuneCountInString(in.DedupKey); n > maxDedupKey {
+		bad.Add("", "'dedup_key' is too long: %d characters (maximum %d)", n, maxDedupKey)
 	}
 	if (action == Acknowledge || action == Resolve) && in.DedupKey == "" {
 		bad.Add("", "'dedup_key' is required to %s an alert", action)

@@ -46,8 +46,8 @@ func DecodeGeneric(body []byte) (Event, error) {
 	if action != Trigger && in.DedupKey == "" {
 		bad.Add("", "'dedup_key' is required to %s an alert", action)
 	}
-	if utf8.RuneCountInString(in.DedupKey) > maxDedupKey {
-		bad.Add("", "'dedup_key' is too long (maximum %d characters)", maxDedupKey)
+	if n := utf8.RuneCountInString(in.DedupKey); n > maxDedupKey {
+		bad.Add("", "'dedup_key' is too long: %d characters (maximum %d)", n, maxDedupKey)
 	}
 	severity := in.Severity
 	if severity == "" {

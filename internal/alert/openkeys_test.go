@@ -242,3 +242,35 @@ func TestARolledBackRequestTeachesThePipelineNothing(t *testing.T) {
 		}
 	})
 }
+
+// A node that did not see a burst begin (one started again after a crash, another node of a
+// cluster) counts a repeat in it as the node that began it does: in the burst, the incident
+// not marked updated again.
+func TestARepeatInABurstBegunBeforeARestartLeavesTheIncidentAsItWas(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, schemas, func(t *testing.T, db *store.DB) {
+		c := clock.NewFake(epoch)
+		before := newNode(t, db, c)
+		opened := before.one(byAlert, trigger("disk/full", "error", "Disk full"))
+		c.Advance(time.Minute)
+		before.one(byAlert, trigger("disk/full", "error", "Disk full"))
+		c.Advance(time.Minute)
+		before.one(byAlert, trigger("disk/full", "error", "Disk full"))
+
+		after := newNode(t, db, c) // as started again on the same database
+		c.Advance(time.Minute)
+		after.one(byAlert, trigger("disk/full", "warning", "Disk full"))
+		if inc := after.incident(opened.IncidentID); !inc.UpdatedAt.Equal(epoch.Add(time.Minute)) {
+			t.Errorf("incident updated at %v; want the burst's first repeat, %v", inc.UpdatedAt, epoch.Add(time.Minute))
+		}
+		if bs := after.bursts(opened.IncidentID); len(bs) != 1 || bs[0].Count != 3 {
+			t.Errorf("bursts %+v, want one of 3 repeats", bs)
+		}
+		// A repeat that raises the incident still does, and marks it updated.
+		c.Advance(time.Minute)
+		after.one(byAlert, trigger("disk/full", "critical", "Disk full"))
+		if inc := after.incident(opened.IncidentID); inc.Severity != incident.Critical || !inc.UpdatedAt.Equal(epoch.Add(4*time.Minute)) {
+			t.Errorf("after a critical repeat: %s, updated at %v; want critical, updated then", inc.Severity, inc.UpdatedAt)
+		}
+	})
+}

@@ -102,8 +102,8 @@ func checkPagerDuty(ev PagerDutyEvent) (PagerDutyEvent, *invalid.Error, error) {
 		if n := utf8.RuneCountInString(p.Summary); n > maxSummary {
 			bad.Add("", "'payload.summary' is too long: %d characters (maximum %d)", n, maxSummary)
 		}
-		if utf8.RuneCountInString(p.Source) > maxSource {
-			bad.Add("", "'payload.source' is too long (maximum %d characters)", maxSource)
+		if n := utf8.RuneCountInString(p.Source); n > maxSource {
+			bad.Add("", "'payload.source' is too long: %d characters (maximum %d)", n, maxSource)
 		}
 		if p.Timestamp != "" {
 			t, err := ParseTimestamp(p.Timestamp)

@@ -137,8 +137,8 @@ func checkLinks(bad *invalid.Error, links []Link) {
 		if !alert.SafeHref(l.Href) {
 			bad.Add("", "'links[%d].href' must be an absolute http(s) URL", i)
 		}
-		if utf8.RuneCountInString(l.Text) > maxShort {
-			bad.Add("", "'links[%d].text' is too long (maximum %d characters)", i, maxShort)
+		if n := utf8.RuneCountInString(l.Text); n > maxShort {
+			bad.Add("", "'links[%d].text' is too long: %d characters (maximum %d)", i, n, maxShort)
 		}
 	}
 }

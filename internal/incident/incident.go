@@ -365,6 +365,19 @@ func (s *Service) Repeated(ctx context.Context, tx *store.Tx, id int64, severity
 		id, severity, at, a)
 }
 
+// RaisedBy raises the incident's severity to a repeat's when that is higher, marking it
+// updated then; otherwise it changes nothing (a repeat within a burst whose first repeat
+// marked it updated already).
+func (s *Service) RaisedBy(ctx context.Context, tx *store.Tx, id int64, severity string, at time.Time, a Actor) error {
+	var higher int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ? AND `+severityRank+` < ?`, id, severities.Rank(severity)).Scan(&higher)
+	if err != nil || higher == 0 {
+		return err
+	}
+	return s.alerted(ctx, tx, `UPDATE incidents SET updated_at = ? WHERE id = ? RETURNING service_id, severity, sev, urgency`,
+		id, severity, at, a)
+}
+
 func (s *Service) alerted(ctx context.Context, tx *store.Tx, update string, id int64, severity string, at time.Time, a Actor) error {
 	var svc, cur, sev, urg string
 	if err := tx.QueryRow(ctx, update, ms(at), id).Scan(&svc, &cur, &sev, &urg); err != nil {
