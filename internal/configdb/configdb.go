@@ -296,6 +296,33 @@ func (s *Store) Update(ctx context.Context, who Who, kind, id string, doc []byte
 	return s.change(ctx, who, kind, id, doc, opUpdate, -1)
 }
 
+// Check says what the config's checks would refuse if kind/id had doc, changing nothing: a
+// form's problems are named together with those of the fields it could read.
+func (s *Store) Check(ctx context.Context, kind, id string, doc []byte) error {
+	if err := CheckKind(kind); err != nil {
+		return err
+	}
+	doc, _, err := normalize(kind, id, doc)
+	if err != nil {
+		return err
+	}
+	rows, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	var objs []config.Object
+	for _, r := range rows {
+		if r.Kind != kind || r.ID != id {
+			objs = append(objs, r.Object)
+		}
+	}
+	objs = append(objs, config.Object{Kind: kind, ID: id, Doc: doc})
+	if _, err := s.live.Check(objs); err != nil {
+		return Refused(err)
+	}
+	return nil
+}
+
 // CheckDelete says whether removing the object kind/id would leave the config valid, without
 // removing it: the config's refusal (a schedule naming the person, say) when it would not.
 func (s *Store) CheckDelete(ctx context.Context, kind, id string) error {

@@ -182,6 +182,8 @@ func (s *Handler) CreateConfigObject(w http.ResponseWriter, r *http.Request) err
 	var keys []configdb.NewKey
 	if err == nil {
 		row, keys, err = s.ConfigDB.Create(r.Context(), whoOf(r), kind, doc)
+	} else if doc != nil {
+		err = s.withChecks(r, kind, strings.TrimSpace(r.PostForm.Get("id")), doc, err)
 	}
 	if err != nil {
 		e, known := httpx.ErrorOf(err)
@@ -196,6 +198,30 @@ func (s *Handler) CreateConfigObject(w http.ResponseWriter, r *http.Request) err
 	}
 	http.Redirect(w, r, "/config/"+kind+"/"+url.PathEscape(row.ID), http.StatusSeeOther)
 	return nil
+}
+
+// withChecks adds to formErr, the fields a form could not read, what the config's checks say
+// of the document built from the others: every problem of a form at once, nothing saved.
+func (s *Handler) withChecks(r *http.Request, kind, id string, doc []byte, formErr error) error {
+	form, ok := invalid.As(formErr)
+	if !ok {
+		return formErr
+	}
+	if id == "" {
+		id = config.ObjectID(doc)
+	}
+	if id == "" {
+		return formErr
+	}
+	checked, known := httpx.ErrorOf(s.ConfigDB.Check(r.Context(), kind, id, doc))
+	if checked == nil || !known || checked.Status != http.StatusBadRequest {
+		return formErr
+	}
+	all := *checked
+	all.Msg = form.Error() + "; " + checked.Msg
+	all.Errors = append(form.Messages(), checked.Messages()...)
+	all.Problems = append(append([]invalid.Problem(nil), form.Problems...), checked.Problems...)
+	return &all
 }
 
 func whoOf(r *http.Request) configdb.Who {
@@ -357,6 +383,8 @@ func (s *Handler) UpdateConfigObject(w http.ResponseWriter, r *http.Request) err
 	var keys []configdb.NewKey
 	if err == nil {
 		_, keys, err = s.ConfigDB.Update(r.Context(), whoOf(r), kind, id, doc)
+	} else if doc != nil {
+		err = s.withChecks(r, kind, id, doc, err)
 	}
 	if err != nil {
 		e, known := httpx.ErrorOf(err)

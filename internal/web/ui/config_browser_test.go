@@ -158,6 +158,19 @@ func TestThePagesChangeObjectsWithCSRFAndShowAReloadsErrors(t *testing.T) {
 		!strings.Contains(body, `team &#34;web&#34; already exists in the database`) || !strings.Contains(body, "Web again") {
 		t.Errorf("a team made twice: %d, want 409 saying it exists, with what was typed\n%s", resp.StatusCode, body)
 	}
+	// A form with a field it cannot read (repeat) and others the config refuses (a step's
+	// duration and person) names all three at once, each beside its field, and saves nothing.
+	resp, body := admin.PostForm("/config/escalation_policies", url.Values{"id": {"p1"}, "repeat": {"x"},
+		"step1_targets": {"user:nobody"}, "step1_after": {"10 minutes"}, "step2_targets": {"user:bob"}}, true)
+	for _, want := range []string{`repeat: &#34;x&#34;: want a whole number`, `unknown unit &#34; minutes&#34;`, `unknown user &#34;nobody&#34;`,
+		`aria-describedby="error-c-repeat"`, `aria-describedby="error-c-step1_after"`} {
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("a policy form with three problems: %d, lacks %s", resp.StatusCode, want)
+		}
+	}
+	if n.Config.Get().EscalationPolicy("p1") != nil {
+		t.Error("a policy form with problems was saved")
+	}
 	// The id given in its own field only, with the rest in the editor: the team is made.
 	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"cu-team"}, "doc": {"name: Curl team\nmembers: [bob]\n"}}, true); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a team whose id is in the id field only: %d %s", resp.StatusCode, body)
@@ -178,7 +191,7 @@ func TestThePagesChangeObjectsWithCSRFAndShowAReloadsErrors(t *testing.T) {
 		t.Fatalf("a ping to the new heartbeat: %v %v", resp, err)
 	}
 	typed := "id: web\nname: Web\nmembers: [nobody]\n"
-	resp, body := admin.PostForm("/config/teams/web", url.Values{"doc": {typed}}, true)
+	resp, body = admin.PostForm("/config/teams/web", url.Values{"doc": {typed}}, true)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html.UnescapeString(body), typed) || !strings.Contains(body, "db:teams/web:3:") {
 		t.Errorf("a refused edit: %d, want 400 with the document as typed and the error at its line:\n%s", resp.StatusCode, body)
 	}

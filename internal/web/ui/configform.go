@@ -42,6 +42,9 @@ const formComponentRows = 2
 type formDoc struct {
 	set   yaml.Node
 	owned []string
+	// bad holds the fields the form itself could not read (a number that is none); the
+	// document is built without them, so the config's checks can name the rest's problems too.
+	bad invalid.Error
 }
 
 func (d *formDoc) add(key string, v any) {
@@ -93,9 +96,10 @@ func formFields(kind string, f url.Values) (*formDoc, error) {
 		if v := strings.TrimSpace(f.Get("repeat")); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return nil, invalid.Field("repeat", "%q: want a whole number", v)
+				d.bad.Add("repeat", "%q: want a whole number", v)
+			} else {
+				d.add("repeat", n)
 			}
-			d.add("repeat", n)
 		}
 		var steps []any
 		for i := 1; i <= 3; i++ {
@@ -166,7 +170,8 @@ func formFields(kind string, f url.Values) (*formDoc, error) {
 				if field == "expect_status" {
 					n, err := strconv.Atoi(v)
 					if err != nil {
-						return nil, invalid.Field(field, "%q: want an HTTP status code such as 200", v)
+						d.bad.Add(field, "%q: want an HTTP status code such as 200", v)
+						continue
 					}
 					d.add("expect", map[string]any{"status": n})
 					continue
@@ -204,9 +209,10 @@ func formFields(kind string, f url.Values) (*formDoc, error) {
 		if v := strings.TrimSpace(f.Get("objective")); v != "" {
 			o, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
 			if err != nil {
-				return nil, invalid.Field("objective", "%q: want a percentage such as 99.9", v)
+				d.bad.Add("objective", "%q: want a percentage such as 99.9", v)
+			} else {
+				d.add("objective", o)
 			}
-			d.add("objective", o)
 		}
 		d.str("window", f.Get("window"))
 		switch sli := strings.TrimSpace(f.Get("sli")); {
@@ -251,7 +257,11 @@ func buildDocument(kind string, f url.Values, base []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.FormatObject(b)
+	doc, err := config.FormatObject(b)
+	if err != nil {
+		return nil, err
+	}
+	return doc, d.bad.Err()
 }
 
 // removePath removes a key (a.b for a key of a mapping under a) from a mapping.
