@@ -68,9 +68,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.Options.UserAgent = "nines-monitor (" + a.Location + ")"
 	}
 	// The server may still be starting (or restarting): wait for it, but not for a token it
-	// refuses, which no amount of waiting fixes.
+	// refuses, which no amount of waiting fixes. The waits stay under half the shortest grace
+	// nines allows an agent (10 s), so an agent is heard again well within its grace of nines
+	// coming back, however long nines was down.
 	var mons []config.Monitor
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+	for wait := time.Second; ; wait = min(2*wait, maxRetryWait) {
 		var err error
 		mons, err = a.assignments(ctx)
 		if err == nil {
@@ -138,6 +140,9 @@ func (a *Agent) sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// maxRetryWait is the longest an agent waits between tries to reach nines.
+const maxRetryWait = 5 * time.Second
 
 // clock is the agent's clock: Clock, or the wall clock when it is nil.
 func (a *Agent) clock() clock.Clock {

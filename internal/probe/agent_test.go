@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/storetest"
 )
 
@@ -147,3 +149,49 @@ func (l *logLines) Write(p []byte) (int, error) {
 func (l *logLines) String() string { l.mu.Lock(); defer l.mu.Unlock(); return string(l.b) }
 
 func (l *logLines) has(s string) bool { return strings.Contains(l.String(), s) }
+
+// An agent that starts while nines is down retries often enough to be heard again within the
+// shortest grace nines allows (10 s) of nines coming back: its waits between tries never pass
+// 5 s, however long the outage, so an outage of nines pages no agent.
+func TestAnAgentRetriesWithinTheShortestGraceThroughALongOutage(t *testing.T) {
+	var logs safeBuffer
+	c := clock.NewFake(time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC))
+	a := &Agent{Server: "http://127.0.0.1:1", Token: "nines_x", Location: "eu-west", Clock: c,
+		Client: &http.Client{Timeout: time.Second}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	for i := 0; i < 400 && strings.Count(logs.String(), "retry_in=") < 12; i++ {
+		time.Sleep(5 * time.Millisecond)
+		c.Advance(time.Second)
+	}
+	cancel()
+	<-done
+	waits := regexp.MustCompile(`retry_in=(\S+)`).FindAllStringSubmatch(logs.String(), -1)
+	if len(waits) < 12 {
+		t.Fatalf("%d tries over the outage, want at least 12:\n%s", len(waits), logs.String())
+	}
+	for _, w := range waits {
+		if d, err := time.ParseDuration(w[1]); err != nil || d > 5*time.Second {
+			t.Errorf("an agent waited %s between tries; past 5 s it may be heard too late after nines comes back", w[1])
+		}
+	}
+}
+
+// safeBuffer is a bytes.Buffer for a log written by one goroutine and read by another.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
