@@ -362,8 +362,8 @@ func outOfStep(lines []string, line int) (int, int) {
 	}
 	indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 	// levels adds the columns a line's content starts at: its indentation, and after each
-	// "- " of a list item.
-	levels := map[int]bool{}
+	// "- " of a list item; dashes, the columns of a list's "- ", where every line is an item.
+	levels, dashes := map[int]bool{}, map[int]bool{}
 	deepest := 0
 	add := func(s string) {
 		i := indent(s)
@@ -373,11 +373,21 @@ func outOfStep(lines []string, line int) (int, int) {
 			if !strings.HasPrefix(rest, "- ") {
 				return
 			}
+			dashes[i] = true
 			i += 2 + indent(rest[2:])
 		}
 	}
 	first := lines[line-1]
 	add(first)
+	// The block ends at a line no deeper than the key that holds it (a list written at its
+	// key's own column ends at the next key there).
+	parent := -1
+	for n := line - 2; n >= 0; n-- {
+		if t := strings.TrimSpace(lines[n]); t != "" && !strings.HasPrefix(t, "#") {
+			parent = indent(lines[n])
+			break
+		}
+	}
 	for n := line; n < len(lines); n++ {
 		s := lines[n]
 		t := strings.TrimSpace(s)
@@ -386,8 +396,11 @@ func outOfStep(lines []string, line int) (int, int) {
 		}
 		i := indent(s)
 		switch {
-		case i < indent(first):
+		case i < indent(first) || i <= parent && !strings.HasPrefix(s[i:], "- "):
 			return line, indent(first) + 1
+		case dashes[i] && !strings.HasPrefix(s[i:], "- ") && s[i:] != "-":
+			// A field at the column of a list's items, written as none.
+			return n + 1, i + 1
 		case levels[i] || i > deepest:
 			add(s)
 		default:

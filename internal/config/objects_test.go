@@ -140,6 +140,10 @@ func TestAYAMLSyntaxErrorNamesItsLine(t *testing.T) {
 		{"a tab after spaces", "services:\n  - id: a\n  \t name: A\n", "nines.yaml:3:3:"},
 		{"a field indented between its block's levels", "services:\n  - id: a\n    name: A\n   urgency: low\n", "nines.yaml:4:4:"},
 		{"a list item out of step", "users:\n  - id: a\n  - id: b\n - id: c\n", "nines.yaml:4:2:"},
+		{"a key at its list's dash column", "services:\n  - id: a\n    name: A\n    urgency: low\n  runbook: x\n", "nines.yaml:5:3:"},
+		{"a key at a nested list's dash column", "id: s\nname: S\nintegrations:\n  - type: generic\n    key: abc\n  description: x\n", "nines.yaml:6:3:"},
+		{"an indentless list, then a key at a list's dash column", "teams:\n- id: t\n  name: T\nservices:\n  - id: a\n    name: A\n  urgency: low\n", "nines.yaml:7:3:"},
+		{"a key out of step in an indentless list", "services:\n- id: a\n  name: A\n urgency: low\n", "nines.yaml:4:2:"},
 		{"a key out of step at the top", "teams:\n  - id: web\nservices:\n - id: a\n   name: A\n  urgency: low\n", "nines.yaml:6:3:"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
