@@ -429,7 +429,7 @@ func (s *Store) change(ctx context.Context, who Who, kind, id string, doc []byte
 		}
 		switch {
 		case o == opCreate && before != nil:
-			return fmt.Errorf("%s %q %w in the database; change it with PUT", singular(kind), id, ErrExists)
+			return fmt.Errorf("%s %q %w in the database; change that one, or give this one another id", singular(kind), id, ErrExists)
 		case o != opCreate && before == nil:
 			return fmt.Errorf("%s %q: %w", singular(kind), id, ErrNotFound)
 		}

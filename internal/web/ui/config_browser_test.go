@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -152,6 +153,18 @@ func TestThePagesChangeObjectsWithCSRFAndShowAReloadsErrors(t *testing.T) {
 	}
 	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"web"}, "doc": {"id: web\nname: Web\n"}}, true); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a team in YAML: %d %s", resp.StatusCode, body)
+	}
+	// The id may be written in the YAML editor alone, as its help says: the browser is not
+	// made to ask for the id field, and the post without it makes the team.
+	_, kindPage := admin.Do("GET", "/config/teams", nil, nil)
+	if idInput := regexp.MustCompile(`<input id="c-id"[^>]*>`).FindString(kindPage); idInput == "" || strings.Contains(idInput, "required") {
+		t.Errorf("the id field is required of a browser, though the YAML may hold the id: %s", idInput)
+	}
+	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {""}, "doc": {"id: yamlonly\nname: Y\n"}}, true); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a team whose id is in the YAML only: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {""}, "doc": {"name: No id\n"}}, true); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "id") {
+		t.Errorf("a team with no id anywhere: %d, want 400 naming the id", resp.StatusCode)
 	}
 	// The same id again is refused on the form, saying the team exists, with what was typed.
 	if resp, body := admin.PostForm("/config/teams", url.Values{"id": {"web"}, "doc": {"id: web\nname: Web again\n"}}, true); resp.StatusCode != http.StatusConflict ||

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/web/webtest"
 )
@@ -39,6 +41,10 @@ func TestAHugeAlertKeepsTheResponderPageShort(t *testing.T) {
 	if !regexp.MustCompile(`<details class="whole-title"><summary>Whole title</summary>DiskFull: Disk is full`).MatchString(page) {
 		t.Errorf("the whole title is not one tap away")
 	}
+	if asum := regexp.MustCompile(`<p class="asum">([^<]*)</p>`).FindStringSubmatch(page); asum == nil || utf8.RuneCountInString(asum[1]) > 201 ||
+		!strings.Contains(page, `<details class="whole-title"><summary>Whole summary</summary>`) {
+		t.Errorf("the alert card shows its whole summary, not its first 200 characters: %q", asum)
+	}
 	if !regexp.MustCompile(`<details class="kv-fold"><summary>Labels: 32 rows</summary><table class="kv">`).MatchString(page) {
 		t.Errorf("the labels are not folded under their count:\n%s", page[strings.Index(page, "alert-card"):][:1500])
 	}
@@ -50,4 +56,50 @@ func TestAHugeAlertKeepsTheResponderPageShort(t *testing.T) {
 	if a == nil || utf8.RuneCountInString(a[1]) > 201 {
 		t.Errorf("the list shows the whole title: %q", a)
 	}
+}
+
+// On a phone, an alert's tables keep their captions on one line above them, folded or not.
+func TestBrowserAHugeAlertsTablesReadOnAPhone(t *testing.T) {
+	e := startPhoneEnv(t)
+	var made struct {
+		IntegrationKeys []struct{ Key string } `json:"integration_keys"`
+	}
+	e.api("POST", "/api/v1/config/services", `{"id": "batch", "name": "Batch", "team": "payments", "integrations": [{"type": "events_v2"}]}`, &made)
+	if len(made.IntegrationKeys) != 1 {
+		t.Fatalf("no key for the new service: %+v", made)
+	}
+	details := map[string]string{}
+	for i := 0; i < 15; i++ {
+		details[fmt.Sprintf("detail_%02d", i)] = fmt.Sprintf("value %02d", i)
+	}
+	ev, _ := json.Marshal(map[string]any{"routing_key": made.IntegrationKeys[0].Key, "event_action": "trigger", "dedup_key": "batch-late",
+		"payload": map[string]any{"summary": strings.Repeat("Nightly batch is late on a host with a long name ", 20), "source": "cron-1", "severity": "error", "custom_details": details}})
+	e.api("POST", "/v2/enqueue", string(ev), nil)
+	var list struct {
+		Incidents []struct{ ID int64 } `json:"incidents"`
+	}
+	e.api("GET", "/api/v1/incidents?service=batch", "", &list)
+	if len(list.Incidents) != 1 {
+		t.Fatalf("the batch service's incidents: %+v", list)
+	}
+	b := e.signInBrowser("admin", 390, 844)
+	if err := do(b, chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", e.n.URL, list.Incidents[0].ID)),
+		chromedp.WaitVisible(chromedp.CSS(`details.kv-fold`)),
+		chromedp.Click(chromedp.CSS(`details.kv-fold > summary`))); err != nil {
+		t.Fatal(err)
+	}
+	dims, err := read(b, chromedp.Evaluate[[]float64](`Array.from(document.querySelectorAll('table.kv caption')).map(c => c.getBoundingClientRect().width)`))
+	if err != nil || len(dims) == 0 {
+		t.Fatalf("captions: %v %v", dims, err)
+	}
+	for _, w := range dims {
+		if w < 200 {
+			t.Errorf("a table caption is %v px wide on a 390 px phone: its words stand one letter a line", w)
+		}
+	}
+	wide, err := read(b, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`))
+	if err != nil || wide > 390 {
+		t.Errorf("the incident is %v px wide on a 390 px phone (%v)", wide, err)
+	}
+	screenshot(t, b, "incident-huge-alert-phone")
 }
