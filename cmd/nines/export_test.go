@@ -220,4 +220,18 @@ func TestValidateWithTheDatabaseCountsWhatServeCounts(t *testing.T) {
 	if code2, out, errOut = runNines(t, "validate", "--config", dir, "--data", data); code2 != 0 || !strings.HasSuffix(out, ": ok (2 services, 2 files)\n") {
 		t.Errorf("a database's policy with the database: exit %d\nstdout %s\nstderr %s", code2, out, errOut)
 	}
+	// A token for a person made in nines, from files that name what the database holds.
+	code2, _, errOut = runNines(t, "token", "create", "--config", dir, "--data", data, "--name", "dana-cli", "--user", "dana", "--role", "responder")
+	if code2 != 0 || !strings.Contains(errOut, `"dana-cli" of user dana role responder`) {
+		t.Errorf("a token for a person made in nines: exit %d, %s", code2, errOut)
+	}
+	// --data given beats NINES_DB in the environment, as a flag given beats the environment.
+	t.Setenv("NINES_DB", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+	if code2, out, errOut = runNines(t, "validate", "--config", dir, "--data", data); code2 != 0 {
+		t.Errorf("--data with NINES_DB set: exit %d\nstdout %s\nstderr %s", code2, out, errOut)
+	}
+	code2, _, errOut = runNines(t, "token", "create", "--config", dir, "--data", data, "--name", "zed", "--user", "zed", "--role", "responder")
+	if code2 != 1 || !strings.Contains(errOut, `--user "zed" is not a user of the config`) {
+		t.Errorf("a token for nobody: exit %d, %s", code2, errOut)
+	}
 }

@@ -7,10 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nines-dev/nines/internal/app"
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/config"
@@ -39,10 +43,19 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	log, _ := newLogger(stderr, "text", "warn")
 	var cfg *config.Config
 	if *cfgPath != "" {
 		var err error
-		if cfg, err = config.Load(*cfgPath); err != nil {
+		cfg, err = config.Load(*cfgPath)
+		if sub == "create" && (err != nil || *user != "" && cfg.User(*user) == nil) {
+			// The files may name, or the token be for, what was made in nines: check them as
+			// nines serve loads them, with the database's objects, when there is a database.
+			if merged, ok := configWithDB(ctx, d, *cfgPath, log); ok {
+				cfg, err = merged, nil
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("config is invalid:\n%w", err)
 		}
 	}
@@ -54,7 +67,6 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--user %q is not a user of the config", *user)
 		}
 	}
-	log, _ := newLogger(stderr, "text", "warn")
 	switch sub {
 	case "create":
 		// The same rules as the API's and the admin page's.
@@ -152,4 +164,25 @@ func teamsFlag(fs *flag.FlagSet, list string) ([]string, error) {
 		return nil, fmt.Errorf("--teams %q: %s (leave --teams out for every team)", list, strings.TrimPrefix(err.Error(), "teams: "))
 	}
 	return teams, nil
+}
+
+// configWithDB is the config as nines serve loads it, the files with the database's objects,
+// when the database exists and the two make a valid config; false otherwise (nothing is made).
+func configWithDB(ctx context.Context, d dbFlags, path string, log *slog.Logger) (*config.Config, bool) {
+	d.settle()
+	if d.db == "" {
+		if _, err := os.Stat(filepath.Join(d.data, "nines.db")); err != nil {
+			return nil, false
+		}
+	}
+	db, err := d.open(ctx, log)
+	if err != nil {
+		return nil, false
+	}
+	defer db.Close()
+	live, err := app.LoadConfig(ctx, path, db, log)
+	if err != nil {
+		return nil, false
+	}
+	return live.Get(), true
 }

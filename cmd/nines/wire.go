@@ -46,6 +46,7 @@ func (d *dbFlags) registerInit(fs *flag.FlagSet) {
 // SQLite database unless --init was given, so an account made from the wrong directory is not
 // silently kept in a database nines serve never reads.
 func (d *dbFlags) openOffline(ctx context.Context, log *slog.Logger, stderr io.Writer) (*store.DB, error) {
+	d.settle()
 	where := "PostgreSQL database " + redactURL(d.db)
 	if d.db == "" {
 		abs, err := filepath.Abs(d.data)
@@ -87,7 +88,16 @@ func (d *dbFlags) open(ctx context.Context, log *slog.Logger) (*store.DB, error)
 }
 
 // openOnly opens the database without migrating it.
+// settle applies the rule that a flag given beats the environment: --data given without --db
+// names the embedded database even when NINES_DB is set.
+func (d *dbFlags) settle() {
+	if d.fs != nil && d.given("data") && !d.given("db") {
+		d.db = ""
+	}
+}
+
 func (d *dbFlags) openOnly(ctx context.Context, log *slog.Logger) (*store.DB, error) {
+	d.settle()
 	if u, err := url.Parse(d.db); err == nil && u.User != nil && d.given("db") {
 		if _, ok := u.User.Password(); ok {
 			log.Warn("--db holds a password, which the process list shows to every user of this machine; set NINES_DB, or leave the password out and use PGPASSWORD or ~/.pgpass")
