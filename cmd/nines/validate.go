@@ -21,6 +21,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfgPath := fs.String("config", envOr("NINES_CONFIG", "nines.yaml"), "config file or directory")
 	var d dbFlags
 	d.register(fs)
+	// Here the database is read only when named: its flags have no default of their own.
+	fs.Lookup("data").DefValue = ""
+	fs.Lookup("data").Usage = "data directory of the embedded SQLite database to check the files with, as nines serve loads them (env NINES_DATA); without it or --db, the files alone"
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -603,7 +603,8 @@ func (s *Service) guard(ctx context.Context, tx *store.Tx, what, serviceID, moni
 	if err != nil {
 		return err
 	}
-	var named []string
+	// Each window is a problem of its own.
+	refused := &invalid.Error{}
 	for i := range ws {
 		w := &ws[i]
 		if !w.Covers(serviceID, monitorID) {
@@ -612,17 +613,10 @@ func (s *Service) guard(ctx context.Context, tx *store.Tx, what, serviceID, moni
 		if w.fill(now); w.State != Scheduled && w.State != InProgress {
 			continue
 		}
-		named = append(named, fmt.Sprintf("maintenance window %s (%s, %s)", w.ID, w.Name, strings.ReplaceAll(w.State, "_", " ")))
+		refused.Add("id", "%s %s is named by maintenance window %s (%s, %s); cancel it or take the %s off it first (one made again with this id would be covered by it)",
+			what, serviceID+monitorID, w.ID, w.Name, strings.ReplaceAll(w.State, "_", " "), what)
 	}
-	if len(named) == 0 {
-		return nil
-	}
-	them := "them"
-	if len(named) == 1 {
-		them = "it"
-	}
-	return invalid.Field("id", "%s %s is named by %s; cancel %s or take the %s off %s first (one made again with this id would be covered by %s)",
-		what, serviceID+monitorID, strings.Join(named, ", "), them, what, them, them)
+	return refused.Err()
 }
 
 // Muted reports whether a window that names the monitor covers t: its checks go on and are

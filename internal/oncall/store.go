@@ -164,7 +164,8 @@ func (s *Service) GuardDelete(ctx context.Context, tx *store.Tx, scheduleID stri
 		return err
 	}
 	defer rows.Close()
-	var named []string
+	// Each override is a problem of its own (the first ten, then how many more).
+	refused := &invalid.Error{}
 	n := 0
 	for rows.Next() {
 		var id, start, end int64
@@ -172,23 +173,18 @@ func (s *Service) GuardDelete(ctx context.Context, tx *store.Tx, scheduleID stri
 		if err := rows.Scan(&id, &user, &start, &end); err != nil {
 			return err
 		}
-		if n++; n <= 3 {
-			named = append(named, fmt.Sprintf("override %d (%s, %s to %s)", id, user,
-				ms(start).Format("2006-01-02 15:04"), ms(end).Format("2006-01-02 15:04 UTC")))
+		if n++; n <= 10 {
+			refused.Add("id", "schedule %s is named by override %d (%s, %s to %s), not yet ended; remove it first (a schedule made again with this id would take it)",
+				scheduleID, id, user, ms(start).Format("2006-01-02 15:04"), ms(end).Format("2006-01-02 15:04 UTC"))
 		}
 	}
-	if err := rows.Err(); err != nil || n == 0 {
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	if n > len(named) {
-		named = append(named, fmt.Sprintf("%d more", n-len(named)))
+	if n > 10 {
+		refused.Add("id", "schedule %s is named by %d more overrides not yet ended", scheduleID, n-10)
 	}
-	them := "them"
-	if n == 1 {
-		them = "it"
-	}
-	return invalid.Field("id", "schedule %s is named by %s, not yet ended; remove %s first (a schedule made again with this id would take %s)",
-		scheduleID, strings.Join(named, ", "), them, them)
+	return refused.Err()
 }
 
 // OnCall returns who is on call for a schedule at t.

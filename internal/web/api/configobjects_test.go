@@ -505,6 +505,17 @@ func TestDeletingWhatAnOverrideOrAWindowStillNamesIsRefused(t *testing.T) {
 			}
 		}
 		refused("/api/v1/config/schedules/web-rota", fmt.Sprintf("override %d", override.ID))
+		// Two overrides: each is an error of its own.
+		status, b = env.do(t, "POST", "/api/v1/schedules/web-rota/overrides", env.manager,
+			map[string]string{"user_id": "carol", "start": "2026-03-31T13:00:00Z", "end": "2026-03-31T14:00:00Z"})
+		if status != 201 {
+			t.Fatalf("second override: %d %s", status, b)
+		}
+		second := decode[struct{ ID int64 }](t, b)
+		if _, b := env.do(t, "DELETE", "/api/v1/config/schedules/web-rota", env.manager, nil); len(decode[errorReply](t, b).Errors) != 2 {
+			t.Errorf("a schedule two overrides name: %s, want two errors", b)
+		}
+		env.do(t, "DELETE", fmt.Sprintf("/api/v1/schedules/web-rota/overrides/%d", second.ID), env.manager, nil)
 		refused("/api/v1/config/monitors/web-home", "maintenance window "+overMonitor+" (Move the probe, scheduled)")
 		var n int
 		db.QueryRow(context.Background(), `SELECT COUNT(*) FROM config_objects`).Scan(&n)
