@@ -79,6 +79,8 @@ const (
 	EventFailed     = "notification.failed"
 	EventDeferred   = "notification.deferred"
 	EventHeld       = "notification.held"
+	// EventDropped: a held page left the queue unsent, its incident acknowledged or resolved.
+	EventDropped    = "notification.dropped"
 	EventStepHeld   = "escalation.held"
 	directGrace     = 2 * time.Minute
 	deliveryTimeout = 60 * time.Second
@@ -352,7 +354,7 @@ func (e *Engine) onChange(ctx context.Context, tx *store.Tx, ch incident.Change)
 	case ch.UrgencyFrom == "low" && urgency(nil, inc) == "high":
 		return e.urgencyRaised(ctx, tx, inc)
 	case inc.State == incident.Acknowledged || inc.State == incident.Resolved:
-		if err := e.stop(ctx, tx, inc.ID); err != nil {
+		if err := e.stop(ctx, tx, inc.ID, string(inc.State), inc.UpdatedAt); err != nil {
 			return err
 		}
 		tx.AfterCommit(func() { e.stopped.mark(inc.ID, inc.State, e.clock.Now()) })
@@ -412,8 +414,13 @@ func (e *Engine) urgencyRaised(ctx context.Context, tx *store.Tx, inc incident.I
 	return nil
 }
 
-// stop cancels the pending step, a snooze, and every notification not yet delivered.
-func (e *Engine) stop(ctx context.Context, tx *store.Tx, id int64) error {
+// stop cancels the pending step, a snooze, and every notification not yet delivered; the
+// pages held in a contact method's queue are said not sent, and why (the incident was
+// acknowledged, resolved or reassigned before they left), at at.
+func (e *Engine) stop(ctx context.Context, tx *store.Tx, id int64, why string, at time.Time) error {
+	if err := e.dropHeld(ctx, tx, id, why, at); err != nil {
+		return err
+	}
 	if err := e.runner.Cancel(ctx, tx, kindEscalate, escalateKey(id)); err != nil {
 		return err
 	}
@@ -833,7 +840,7 @@ func (e *Engine) Reassign(ctx context.Context, id int64, userID string, a incide
 		if w := e.unreachable(ctx, cfg, userID, urgency(cfg, inc)); w != "" {
 			return fmt.Errorf("user_id: %w: %s", ErrUnreachable, w)
 		}
-		if err := e.stop(ctx, tx, id); err != nil {
+		if err := e.stop(ctx, tx, id, "reassigned", e.clock.Now()); err != nil {
 			return err
 		}
 		round, err := e.nextRound(ctx, tx, id)

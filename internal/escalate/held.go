@@ -360,6 +360,43 @@ func (e *Engine) runBundle(ctx context.Context, t timers.Timer) error {
 	}
 }
 
+// dropHeld records, inside tx, that the pages incident id holds in contact methods' queues
+// will not be sent: the incident was why (acknowledged, resolved, reassigned) before they left.
+func (e *Engine) dropHeld(ctx context.Context, tx *store.Tx, id int64, why string, at time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT user_id, method, key, step, round FROM notify_held WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	var hs []held
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.job.User, &h.job.Method, &h.key, &h.job.Step, &h.job.Round); err != nil {
+			rows.Close()
+			return err
+		}
+		hs = append(hs, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if err := e.incidents.Append(ctx, tx, id, EventDropped, at, engineActor, e.droppedData(ctx, h, why)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) droppedData(ctx context.Context, h held, why string) map[string]any {
+	data := map[string]any{"user": h.job.User, "method": h.job.Method, "step": h.job.Step + 1, "round": h.job.Round + 1, "key": h.key,
+		"reason": "the incident was " + why + " before it left"}
+	if m := contactMethod(e.user(ctx, e.cfg.Get(), h.job.User), h.job.Method); m != nil {
+		data["type"] = m.Type
+	}
+	return data
+}
+
 // queue reads what a contact method holds, oldest first, with the incidents, dropping the
 // pages nobody needs any more (acknowledged or resolved since).
 func (e *Engine) queue(ctx context.Context, user, method string) ([]held, []incident.Incident, error) {
@@ -383,7 +420,8 @@ func (e *Engine) queue(ctx context.Context, user, method string) ([]held, []inci
 	}
 	var live []held
 	var incs []incident.Incident
-	var gone []int64
+	var gone []held
+	var goneState []incident.State
 	for _, h := range all {
 		inc, err := e.incidents.Get(ctx, h.job.Incident)
 		switch {
@@ -395,12 +433,21 @@ func (e *Engine) queue(ctx context.Context, user, method string) ([]held, []inci
 			incs = append(incs, inc)
 			continue
 		}
-		gone = append(gone, h.id)
+		gone, goneState = append(gone, h), append(goneState, inc.State)
 	}
 	if len(gone) > 0 {
+		now := e.clock.Now()
 		err := e.db.Tx(ctx, func(tx *store.Tx) error {
-			for _, id := range gone {
-				if _, err := tx.Exec(ctx, `DELETE FROM notify_held WHERE id = ?`, id); err != nil {
+			for i, h := range gone {
+				res, err := tx.Exec(ctx, `DELETE FROM notify_held WHERE id = ?`, h.id)
+				if err != nil {
+					return err
+				}
+				// Said once, by whoever removed it (another node's drain may have).
+				if n, _ := res.RowsAffected(); n == 0 || goneState[i] == "" {
+					continue
+				}
+				if err := e.incidents.Append(ctx, tx, h.job.Incident, EventDropped, now, engineActor, e.droppedData(ctx, h, string(goneState[i]))); err != nil {
 					return err
 				}
 			}

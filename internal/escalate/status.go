@@ -18,6 +18,8 @@ const (
 	NotificationPending = "pending"
 	// NotificationDeferred: a low-urgency page waiting for working hours.
 	NotificationDeferred = "deferred"
+	// NotificationDropped: held, then not sent: the incident was handled before it left.
+	NotificationDropped = "dropped"
 )
 
 // Status is where an incident's escalation stands, for the responder who opens it: the
@@ -157,7 +159,7 @@ func (e *Engine) Status(ctx context.Context, id int64) (Status, error) {
 	for i, ev := range events {
 		var d pageEvent
 		switch ev.Type {
-		case EventStep, EventNobody, EventReassigned, EventSent, EventFailed, EventHeld, EventDeferred:
+		case EventStep, EventNobody, EventReassigned, EventSent, EventFailed, EventHeld, EventDeferred, EventDropped:
 			json.Unmarshal(ev.Data, &d)
 		default:
 			continue
@@ -204,6 +206,8 @@ func (e *Engine) Status(ctx context.Context, id int64) (Status, error) {
 				if prev, ok := outs[d.User+"/"+d.Method]; ok && prev.n.State == notify.DeliveryFailed {
 					n.Error = prev.n.Error
 				}
+			case EventDropped:
+				n.State, n.Reason = NotificationDropped, d.Reason
 			case EventDeferred:
 				n.State, n.Reason = NotificationDeferred, d.Reason
 				if !d.Until.IsZero() {

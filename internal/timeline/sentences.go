@@ -195,6 +195,9 @@ var sentences = map[string]func(t *teller) string{
 		}
 		return s
 	},
+	"notification.dropped": func(t *teller) string {
+		return fmt.Sprintf("Page to %s %s not sent: %s", t.user(str(t.d, "user")), t.method(), t.reason(str(t.d, "reason")))
+	},
 	"notification.deferred": func(t *teller) string {
 		return fmt.Sprintf("Page to %s %s deferred to %s: %s", t.user(str(t.d, "user")), t.method(), t.timeOf("until"), t.reason(str(t.d, "reason")))
 	},

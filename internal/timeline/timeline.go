@@ -84,7 +84,7 @@ func repeatKey(e incident.Event) (string, bool) {
 	switch e.Type {
 	case "alert.repeated":
 		return e.Type + "\x00" + str(d, "dedup_key"), true
-	case "notification.failed", "notification.held", "notification.deferred":
+	case "notification.failed", "notification.held", "notification.deferred", "notification.dropped":
 		return e.Type + "\x00" + str(d, "user") + "\x00" + str(d, "method"), true
 	case "status.update_due":
 		return e.Type + "\x00" + str(d, "page"), true

@@ -440,3 +440,43 @@ services:
 		t.Fatalf("pressing 1 again: %s", b)
 	}
 }
+
+// A page held in its contact method's queue whose incident is acknowledged before it leaves
+// is not sent, and the timeline and the "who is paged" status say so: it does not simply go
+// quiet after "it leaves at".
+func TestAHeldPageWhoseIncidentIsAcknowledgedSaysItWasNotSent(t *testing.T) {
+	storetest.Each(t, oncallSchemas, func(t *testing.T, db *store.DB) {
+		clk := clock.NewFake(pagingStart)
+		env := startOnCallWith(t, db, clk, pagingConfig(t, "", nil))
+		const key = "0123456789abcdef0123456789abcdef"
+		for i := 0; i < 7; i++ {
+			env.trigger(t, key, fmt.Sprintf("disk-%d", i), fmt.Sprintf("Disk %d is full", i))
+			clk.Advance(time.Second)
+		}
+		if n := len(pagesTo(t, env.smtp, "alice@example.com")); n != 5 {
+			t.Fatalf("%d mails, want 5 (the default email limit)", n)
+		}
+		if status, b := env.do(t, "POST", "/api/v1/incidents/7/acknowledge", env.responder, nil); status != 200 {
+			t.Fatalf("acknowledge: %d %s", status, b)
+		}
+		clk.Set(pagingStart.Add(time.Minute))
+		storetest.Eventually(t, 10*time.Second, "the sixth page sent, the seventh not", func() bool {
+			return len(env.smtp.Mails()) == 6
+		})
+		var tl struct{ Events []struct{ Type, Text string } }
+		storetest.Eventually(t, 10*time.Second, "the seventh's timeline says it was not sent", func() bool {
+			_, b := env.do(t, "GET", "/api/v1/incidents/7/timeline", env.viewer, nil)
+			json.Unmarshal(b, &tl)
+			for _, e := range tl.Events {
+				if e.Type == escalate.EventDropped && strings.Contains(e.Text, "Page to Alice by email not sent: the incident was acknowledged before it left") {
+					return true
+				}
+			}
+			return false
+		})
+		_, b := env.do(t, "GET", "/api/v1/incidents/7", env.viewer, nil)
+		if !strings.Contains(string(b), `"state":"dropped"`) {
+			t.Errorf("the status of the seventh's page: %s, want dropped", b)
+		}
+	})
+}
