@@ -87,7 +87,7 @@ func (l *links) verify(ctx context.Context, token string, now time.Time) (Link, 
 		return Link{}, err
 	}
 	enc, sig, ok := strings.Cut(token, ".")
-	raw, derr := base64.RawURLEncoding.DecodeString(enc)
+	raw, derr := store.DecodeTokenPart(enc)
 	if !ok || derr != nil || len(token) > 512 {
 		return Link{}, ErrLinkInvalid
 	}

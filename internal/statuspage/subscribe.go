@@ -305,8 +305,8 @@ func (s *Service) verify(purpose, pageID, token string) (string, error) {
 	if !ok {
 		return "", ErrBadLink
 	}
-	raw, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
-	got, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
+	raw, err1 := store.DecodeTokenPart(enc)
+	got, err2 := store.DecodeTokenPart(sig)
 	if err1 != nil || err2 != nil || !hmac.Equal(got, s.mac(string(raw))) {
 		return "", ErrBadLink
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/nines-dev/nines/internal/store"
 )
 
 // A device cookie marks a browser that has signed in to an account before. Its sign-in
@@ -34,7 +36,7 @@ func (s *Handler) device(r *http.Request, username string) string {
 	if len(parts) != 3 {
 		return ""
 	}
-	user, err := base64.RawURLEncoding.DecodeString(parts[0])
+	user, err := store.DecodeTokenPart(parts[0])
 	if err != nil || string(user) != username || !hmac.Equal([]byte(parts[2]), []byte(s.deviceMAC(username, parts[1]))) {
 		return ""
 	}

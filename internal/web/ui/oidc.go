@@ -17,6 +17,7 @@ import (
 	"github.com/nines-dev/nines/internal/auth"
 	"github.com/nines-dev/nines/internal/config"
 	"github.com/nines-dev/nines/internal/invalid"
+	"github.com/nines-dev/nines/internal/store"
 	"github.com/nines-dev/nines/internal/web/httpx"
 	"golang.org/x/oauth2"
 )
@@ -173,8 +174,8 @@ func signOIDC(mac func(string) []byte, payload string) string {
 // verifyOIDC returns the state a cookie carries, and whether nines signed it.
 func verifyOIDC(mac func(string) []byte, v string) (string, bool) {
 	enc, sig, ok := strings.Cut(v, ".")
-	raw, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
-	got, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
+	raw, err1 := store.DecodeTokenPart(enc)
+	got, err2 := store.DecodeTokenPart(sig)
 	if !ok || err1 != nil || err2 != nil {
 		return "", false
 	}
