@@ -310,17 +310,22 @@ func (s *Store) Check(ctx context.Context, kind, id string, doc []byte) error {
 	if err != nil {
 		return err
 	}
-	var objs []config.Object
+	objs := append(others(rows, kind, id), config.Object{Kind: kind, ID: id, Doc: doc})
+	if _, err := s.live.Check(objs); err != nil {
+		return Refused(err)
+	}
+	return nil
+}
+
+// others are the objects of rows but kind/id: a change's candidate, before the changed one.
+func others(rows []Row, kind, id string) []config.Object {
+	objs := make([]config.Object, 0, len(rows))
 	for _, r := range rows {
 		if r.Kind != kind || r.ID != id {
 			objs = append(objs, r.Object)
 		}
 	}
-	objs = append(objs, config.Object{Kind: kind, ID: id, Doc: doc})
-	if _, err := s.live.Check(objs); err != nil {
-		return Refused(err)
-	}
-	return nil
+	return objs
 }
 
 // CheckDelete says whether removing the object kind/id would leave the config valid, without
@@ -336,16 +341,8 @@ func (s *Store) CheckDelete(ctx context.Context, kind, id string) error {
 	if err != nil {
 		return err
 	}
-	var objs []config.Object
-	found := false
-	for _, r := range rows {
-		if r.Kind == kind && r.ID == id {
-			found = true
-			continue
-		}
-		objs = append(objs, r.Object)
-	}
-	if !found {
+	objs := others(rows, kind, id)
+	if len(objs) == len(rows) {
 		return fmt.Errorf("%s %q: %w", singular(kind), id, ErrNotFound)
 	}
 	if _, err := s.live.Check(objs); err != nil {
@@ -440,13 +437,7 @@ func (s *Store) change(ctx context.Context, who Who, kind, id string, doc []byte
 			}
 		}
 		// The candidate: the objects as the database holds them, with this change.
-		objs = objs[:0]
-		for _, r := range rows {
-			if r.Kind == kind && r.ID == id {
-				continue
-			}
-			objs = append(objs, r.Object)
-		}
+		objs = others(rows, kind, id)
 		if o != opDelete {
 			objs = append(objs, config.Object{Kind: kind, ID: id, Doc: doc})
 		}

@@ -420,8 +420,13 @@ func (e *Engine) queue(ctx context.Context, user, method string) ([]held, []inci
 	}
 	var live []held
 	var incs []incident.Incident
-	var gone []held
-	var goneState []incident.State
+	// gone are the pages nobody needs any more, with the state their incident reached ("" when
+	// it is no more).
+	type goneHeld struct {
+		held
+		state incident.State
+	}
+	var gone []goneHeld
 	for _, h := range all {
 		inc, err := e.incidents.Get(ctx, h.job.Incident)
 		switch {
@@ -433,21 +438,21 @@ func (e *Engine) queue(ctx context.Context, user, method string) ([]held, []inci
 			incs = append(incs, inc)
 			continue
 		}
-		gone, goneState = append(gone, h), append(goneState, inc.State)
+		gone = append(gone, goneHeld{h, inc.State})
 	}
 	if len(gone) > 0 {
 		now := e.clock.Now()
 		err := e.db.Tx(ctx, func(tx *store.Tx) error {
-			for i, h := range gone {
+			for _, h := range gone {
 				res, err := tx.Exec(ctx, `DELETE FROM notify_held WHERE id = ?`, h.id)
 				if err != nil {
 					return err
 				}
 				// Said once, by whoever removed it (another node's drain may have).
-				if n, _ := res.RowsAffected(); n == 0 || goneState[i] == "" {
+				if n, _ := res.RowsAffected(); n == 0 || h.state == "" {
 					continue
 				}
-				if err := e.incidents.Append(ctx, tx, h.job.Incident, EventDropped, now, engineActor, e.droppedData(ctx, h, string(goneState[i]))); err != nil {
+				if err := e.incidents.Append(ctx, tx, h.job.Incident, EventDropped, now, engineActor, e.droppedData(ctx, h.held, string(h.state))); err != nil {
 					return err
 				}
 			}

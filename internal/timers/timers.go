@@ -128,22 +128,23 @@ func (r *Runner) PendingPrefix(ctx context.Context, tx *store.Tx, kind, prefix s
 
 // Due reports when the timer (kind, key) is due, and whether it is set.
 func (r *Runner) Due(ctx context.Context, kind, key string) (time.Time, bool, error) {
-	var due int64
-	err := r.db.QueryRow(ctx, `SELECT due_at FROM timers WHERE kind = ? AND key = ?`, kind, key).Scan(&due)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	return time.UnixMilli(due).UTC(), err == nil, err
+	return due(ctx, r.db, kind, key)
 }
 
 // DueTx is Due inside tx.
 func (r *Runner) DueTx(ctx context.Context, tx *store.Tx, kind, key string) (time.Time, bool, error) {
-	var due int64
-	err := tx.QueryRow(ctx, `SELECT due_at FROM timers WHERE kind = ? AND key = ?`, kind, key).Scan(&due)
+	return due(ctx, tx, kind, key)
+}
+
+func due(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) *sql.Row
+}, kind, key string) (time.Time, bool, error) {
+	var at int64
+	err := q.QueryRow(ctx, `SELECT due_at FROM timers WHERE kind = ? AND key = ?`, kind, key).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
-	return time.UnixMilli(due).UTC(), err == nil, err
+	return time.UnixMilli(at).UTC(), err == nil, err
 }
 
 // PendingOf lists the timers of kind whose key starts with prefix, soonest first, outside any
