@@ -245,14 +245,17 @@ func (t *teller) actor(a string) string {
 	case "token":
 		return t.text(name)
 	case "integration":
-		return integration(name)
+		if s := integration(name); s != "" {
+			return s
+		}
+		return t.text(name)
 	case "nines":
 		return "nines"
 	}
 	return t.text(a)
 }
 
-// integration names an alert source.
+// integration names an alert source nines knows; "" for any other.
 func integration(name string) string {
 	switch name {
 	case "events_v2":
@@ -272,7 +275,7 @@ func integration(name string) string {
 	case "drill":
 		return "a drill"
 	}
-	return name
+	return ""
 }
 
 // user is a user's display name from the config, else their id.
