@@ -85,8 +85,13 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("matcher %q: %s (at character %d)", e.Input, e.Msg, utf8.RuneCountInString(e.Input[:e.Offset])+1)
 }
 
-// maxInput bounds what Parse reads: a matcher is a line of config, not a document.
-const maxInput = 4096
+// maxContent bounds the names and values Parse takes, together: a matcher is a line of config,
+// not a document. maxInput bounds the text that spells them, loosely enough that whatever
+// Parse takes, written back by String (where a byte may take four, \x1a), is read again.
+const (
+	maxContent = 4096
+	maxInput   = 8 * maxContent
+)
 
 // Parse reads one or more matchers separated by commas, optionally inside braces, in
 // Alertmanager's syntax: a label name (a literal or a double-quoted string), one of =, !=, =~
@@ -181,6 +186,13 @@ func Parse(input string) (Matchers, error) {
 	p.space()
 	if !p.done() {
 		return fail(p.i, "unexpected %q after the matchers", p.s[p.i:])
+	}
+	n := 0
+	for _, m := range out {
+		n += len(m.Name) + len(m.Value)
+	}
+	if n > maxContent {
+		return fail(0, "its names and values hold %d bytes, more than %d", n, maxContent)
 	}
 	return out, nil
 }
